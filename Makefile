@@ -1,0 +1,127 @@
+# devsearch — build and run scaffolding (GNU make).
+#
+#   make            build $(BUILD)/devsearch and the test binary
+#   make run        install deps, build, start a local PostgreSQL, migrate, serve
+#   make test       install deps, build, run the test suite on a throwaway cluster
+#   make asan       same as test, built with ASan/UBSan into build/asan
+#   make stop       stop the local PostgreSQL cluster started by `make run`
+#   make clean      remove build/
+#   make fmt-check  clang-format --dry-run --Werror over the sources
+#
+# pkg-config is only evaluated lazily (and memoised) when a compile or link
+# recipe needs it, so `make run`/`make test`/`make asan`/`make deps` work on a
+# machine where the -dev packages are not installed yet: they install them
+# first with scripts/deps.sh and then build through a recursive $(MAKE).
+
+BUILD ?= build
+
+SRC_DIRS := core api models serializers auth
+SRCS     := $(wildcard core/*.c) $(wildcard api/*.c) $(wildcard models/*.c) \
+            $(wildcard serializers/*.c) $(wildcard auth/*.c)
+MAIN_SRC := core/main.c
+LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
+TEST_SRCS := $(wildcard tests/*.c)
+
+MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
+DEPS      := $(MAIN_OBJ:.o=.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+
+LIB      := $(BUILD)/libdevsearch.a
+BIN      := $(BUILD)/devsearch
+TEST_BIN := $(if $(TEST_SRCS),$(BUILD)/tests/check_all)
+
+CC ?= cc
+AR ?= ar
+
+PKGS      := libulfius jansson libjwt libpq libargon2 libmicrohttpd
+TEST_PKGS := check libcurl
+
+# $(call pkgconfig,--cflags|--libs,packages): run pkg-config, fail loudly.
+pkgconfig = $(call pkg_checked,$(shell pkg-config $(1) $(2) 2>/dev/null || echo __PKGCONFIG_FAILED__),$(2))
+pkg_checked = $(if $(filter __PKGCONFIG_FAILED__,$(1)),$(error pkg-config failed for '$(2)'; install the dependencies with 'make deps' (scripts/deps.sh)),$(1))
+
+# Lazy + memoised: evaluated at most once, and only when a recipe uses them.
+PKG_CFLAGS       = $(eval PKG_CFLAGS := $(call pkgconfig,--cflags,$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS         = $(eval PKG_LIBS := $(call pkgconfig,--libs,$(PKGS)))$(PKG_LIBS)
+TEST_PKG_CFLAGS  = $(eval TEST_PKG_CFLAGS := $(call pkgconfig,--cflags,$(TEST_PKGS)))$(TEST_PKG_CFLAGS)
+TEST_PKG_LIBS    = $(eval TEST_PKG_LIBS := $(call pkgconfig,--libs,$(TEST_PKGS)))$(TEST_PKG_LIBS)
+
+EXTRA_CFLAGS  ?=
+EXTRA_LDFLAGS ?=
+
+CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g \
+         -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+         -Wcast-qual -Wpointer-arith -fno-common -I. \
+         -DDEVSEARCH_SQL_DIR=\"$(CURDIR)/sql\" \
+         $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+DEPFLAGS   = -MMD -MP
+LDFLAGS    = $(EXTRA_LDFLAGS)
+LDLIBS     = $(PKG_LIBS) -lpthread
+TEST_CFLAGS = -Itests $(TEST_PKG_CFLAGS)
+TEST_LDLIBS = $(TEST_PKG_LIBS)
+
+FMT_FILES := $(foreach d,$(SRC_DIRS) tests,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
+
+.DEFAULT_GOAL := all
+.PHONY: all build run test asan stop clean fmt-check deps
+.DELETE_ON_ERROR:
+
+all: build
+
+build: $(BIN) $(TEST_BIN)
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(LDLIBS)
+
+# Rebuilt from scratch so objects of deleted sources never linger in it.
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(BUILD)/tests/check_all: $(TEST_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(TEST_LDLIBS) $(LDLIBS)
+
+# Test objects (more specific pattern wins over the generic one below).
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+-include $(DEPS)
+
+deps:
+	scripts/deps.sh
+
+run:
+	scripts/deps.sh
+	$(MAKE) BUILD=$(BUILD) build
+	BUILD=$(BUILD) scripts/run.sh
+
+test:
+	scripts/deps.sh
+	$(MAKE) BUILD=$(BUILD) build
+	scripts/test.sh $(BUILD)
+
+asan:
+	scripts/deps.sh
+	$(MAKE) BUILD=build/asan EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1' EXTRA_LDFLAGS='-fsanitize=address,undefined' build
+	scripts/test.sh build/asan
+
+stop:
+	scripts/pg.sh stop var
+
+clean:
+	rm -rf build
+
+fmt-check:
+ifneq ($(strip $(FMT_FILES)),)
+	clang-format --dry-run --Werror $(FMT_FILES)
+else
+	@echo "fmt-check: no sources to check"
+endif

@@ -1,0 +1,291 @@
+/*
+ * The request pipeline shared by every route (see http.h): size limit, CORS,
+ * routing, handler, access log. Handlers never see a request that broke a
+ * convention, and every error leaves as a JSON object.
+ */
+#include "api/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config.h"
+#include "core/log.h"
+
+static const char JSON_TYPE[] = "application/json; charset=utf-8";
+static const char CORS_ALLOW_HEADERS[] = "accept, accept-encoding, authorization, content-type, "
+					 "dnt, origin, user-agent, x-csrftoken, x-requested-with";
+static const char CORS_ALLOW_METHODS[] = "DELETE, GET, OPTIONS, PATCH, POST, PUT";
+
+const char *http_param(const struct http_ctx *ctx, size_t i)
+{
+	return i < ctx->nparams ? ctx->params[i] : NULL;
+}
+
+const char *http_header(const struct http_ctx *ctx, const char *name)
+{
+	return u_map_get_case(ctx->req->map_header, name);
+}
+
+const char *http_query(const struct http_ctx *ctx, const char *name)
+{
+	return u_map_get(ctx->req->map_url, name);
+}
+
+void http_set_header(struct http_ctx *ctx, const char *name, const char *value)
+{
+	u_map_put(ctx->resp->map_header, name, value);
+}
+
+void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body)
+{
+	char *text = json_dumps(j_body, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(j_body);
+	if (!text) {
+		log_error("http: cannot serialise a response body");
+		status = 500;
+		text = xstrdup("{\"detail\":\"A server error occurred.\",\"code\":\"error\"}");
+	}
+	ulfius_set_binary_body_response(ctx->resp, status, text, strlen(text));
+	free(text);
+	http_set_header(ctx, "Content-Type", JSON_TYPE);
+	ctx->replied = 1;
+}
+
+void http_reply_no_content(struct http_ctx *ctx)
+{
+	ulfius_set_empty_body_response(ctx->resp, 204);
+	ctx->replied = 1;
+}
+
+void http_reply_error(struct http_ctx *ctx, unsigned status, const char *code, const char *detail)
+{
+	if (status == 401)
+		http_set_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
+	http_reply_json(ctx, status, json_pack("{s:s,s:s}", "detail", detail, "code", code));
+}
+
+void http_reply_validation(struct http_ctx *ctx, json_t *j_errors)
+{
+	http_reply_json(ctx, 400, j_errors);
+}
+
+void http_reply_app_error(struct http_ctx *ctx, enum app_err err)
+{
+	switch (err) {
+	case APP_ERR_INVALID:
+	case APP_ERR_CONFLICT:
+		http_reply_validation(ctx, json_pack("{s:[s]}", "non_field_errors", "Invalid input."));
+		break;
+	case APP_ERR_UNAUTHENTICATED:
+		http_reply_error(ctx, 401, "not_authenticated",
+				 "Authentication credentials were not provided.");
+		break;
+	case APP_ERR_FORBIDDEN:
+		http_reply_error(ctx, 403, "permission_denied",
+				 "You do not have permission to perform this action.");
+		break;
+	case APP_ERR_NOT_FOUND:
+		http_reply_error(ctx, 404, "not_found", "Not found.");
+		break;
+	case APP_ERR_TOO_LARGE:
+		http_reply_error(ctx, 413, "payload_too_large", "Request body is too large.");
+		break;
+	case APP_ERR_UNSUPPORTED:
+		http_reply_error(ctx, 415, "unsupported_media_type", "Unsupported media type.");
+		break;
+	case APP_ERR_THROTTLED:
+		http_reply_error(ctx, 429, "throttled", "Request was throttled.");
+		break;
+	case APP_ERR_UNAVAILABLE:
+		http_reply_error(ctx, 503, "service_unavailable",
+				 "The database is unavailable; try again shortly.");
+		break;
+	case APP_OK:
+	case APP_ERR_RETRY:
+	case APP_ERR_INTERNAL:
+	default:
+		http_reply_error(ctx, 500, "error", "A server error occurred.");
+		break;
+	}
+}
+
+/* "application/json", "application/json; charset=utf-8", "Application/JSON" are JSON. */
+static int is_json_media_type(const char *content_type)
+{
+	size_t len = strcspn(content_type, ";");
+	while (len && (content_type[len - 1] == ' ' || content_type[len - 1] == '\t'))
+		len--;
+	while (len && (*content_type == ' ' || *content_type == '\t')) {
+		content_type++;
+		len--;
+	}
+	return len == 16 && !strncasecmp(content_type, "application/json", 16);
+}
+
+static const char *json_type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_ARRAY: return "list";
+	case JSON_STRING: return "str";
+	case JSON_INTEGER: return "int";
+	case JSON_REAL: return "float";
+	case JSON_TRUE:
+	case JSON_FALSE: return "bool";
+	case JSON_NULL: return "NoneType";
+	default: return "dict";
+	}
+}
+
+int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
+{
+	const struct _u_request *req = ctx->req;
+	const char *content_type = http_header(ctx, "Content-Type");
+	json_error_t error;
+
+	if (ctx->j_body) {
+		*j_body = ctx->j_body;
+		return 0;
+	}
+	/* As DRF: no body, or a body without a declared type, is an empty object. */
+	if (req->binary_body_length == 0 || !content_type) {
+		ctx->j_body = json_object();
+		*j_body = ctx->j_body;
+		return 0;
+	}
+	if (!is_json_media_type(content_type)) {
+		struct strbuf detail = STRBUF_INIT;
+		strbuf_addf(&detail, "Unsupported media type \"%s\" in request.", content_type);
+		http_reply_error(ctx, 415, "unsupported_media_type", strbuf_str(&detail));
+		strbuf_release(&detail);
+		return -1;
+	}
+	/* NULs are let through here so that validation can name the field they are in. */
+	json_t *j = json_loadb(req->binary_body, req->binary_body_length,
+			       JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
+	if (!j) {
+		struct strbuf detail = STRBUF_INIT;
+		strbuf_addf(&detail, "JSON parse error - %s: line %d column %d (char %d)", error.text,
+			    error.line, error.column, error.position);
+		http_reply_error(ctx, 400, "parse_error", strbuf_str(&detail));
+		strbuf_release(&detail);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		struct strbuf msg = STRBUF_INIT;
+		strbuf_addf(&msg, "Invalid data. Expected a dictionary, but got %s.", json_type_name(j));
+		http_reply_validation(ctx, json_pack("{s:[s]}", "non_field_errors", strbuf_str(&msg)));
+		strbuf_release(&msg);
+		json_decref(j);
+		return -1;
+	}
+	ctx->j_body = j;
+	*j_body = j;
+	return 0;
+}
+
+/* Paths the CORS and Vary rules cover, as django-cors-headers' URL regex. */
+static int is_api_path(const char *path)
+{
+	return !strncmp(path, "/api", 4) && (path[4] == '\0' || path[4] == '/' || path[4] == '.')
+		   ? 1
+		   : !strncmp(path, "/media/", 7);
+}
+
+/* Adds the CORS headers; returns 1 if the request is a preflight (already answered). */
+static int apply_cors(struct http_ctx *ctx, const char *path)
+{
+	const char *origin = http_header(ctx, "Origin");
+	int allowed;
+
+	if (!is_api_path(path))
+		return 0;
+	http_set_header(ctx, "Vary", "Origin");
+	allowed = origin && config_cors_allowed(ctx->app->cfg, origin);
+	if (allowed)
+		http_set_header(ctx, "Access-Control-Allow-Origin", origin);
+	if (strcmp(ctx->req->http_verb, "OPTIONS") || !origin ||
+	    !http_header(ctx, "Access-Control-Request-Method"))
+		return 0;
+	if (allowed) {
+		http_set_header(ctx, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+		http_set_header(ctx, "Access-Control-Allow-Methods", CORS_ALLOW_METHODS);
+		http_set_header(ctx, "Access-Control-Max-Age", "86400");
+	}
+	/* Answered whether or not the origin is allowed: the browser decides from the headers. */
+	ulfius_set_empty_body_response(ctx->resp, 200);
+	ctx->replied = 1;
+	return 1;
+}
+
+/* 1 if the declared or received body is over the limit. */
+static int body_too_large(const struct http_ctx *ctx)
+{
+	long limit = ctx->app->cfg->max_body_bytes;
+	const char *length = http_header(ctx, "Content-Length");
+	if (length && strtoll(length, NULL, 10) > limit)
+		return 1;
+	return ctx->req->binary_body_length > (size_t)limit;
+}
+
+/* Plain OPTIONS on a route: describe it, as DRF's metadata does. */
+static void reply_options(struct http_ctx *ctx)
+{
+	http_reply_json(ctx, 200,
+			json_pack("{s:s,s:s,s:[s],s:[s]}", "name", ctx->route ? ctx->route->pattern : "",
+				  "description", "", "renders", "application/json", "parses",
+				  "application/json"));
+}
+
+static void route_request(struct http_ctx *ctx, const char *path)
+{
+	struct strbuf allow = STRBUF_INIT;
+	const char *method = ctx->req->http_verb;
+	int is_options = !strcmp(method, "OPTIONS");
+	enum route_match match = router_match(ctx->app->router, is_options ? "GET" : method, path,
+					      &ctx->route, ctx->params, &ctx->nparams, &allow);
+
+	if (match == ROUTE_NO_PATH) {
+		http_reply_error(ctx, 404, "not_found", "Not found.");
+		goto out;
+	}
+	http_set_header(ctx, "Allow", strbuf_str(&allow));
+	if (is_options) {
+		reply_options(ctx);
+	} else if (match == ROUTE_NO_METHOD) {
+		struct strbuf detail = STRBUF_INIT;
+		strbuf_addf(&detail, "Method \"%s\" not allowed.", method);
+		http_reply_error(ctx, 405, "method_not_allowed", strbuf_str(&detail));
+		strbuf_release(&detail);
+	} else {
+		ctx->route->handler(ctx);
+		if (!ctx->replied) {
+			log_error("http: %s %s: handler gave no answer", method, path);
+			http_reply_app_error(ctx, APP_ERR_INTERNAL);
+		}
+	}
+out:
+	strbuf_release(&allow);
+}
+
+int http_dispatch(const struct _u_request *request, struct _u_response *response, void *user_data)
+{
+	struct http_ctx ctx = {.req = request, .resp = response, .app = user_data};
+	const char *path = request->url_path ? request->url_path : "/";
+	double started = now_ms();
+
+	if (!apply_cors(&ctx, path)) {
+		if (body_too_large(&ctx))
+			http_reply_app_error(&ctx, APP_ERR_TOO_LARGE);
+		else
+			route_request(&ctx, path);
+	}
+	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status,
+		 now_ms() - started);
+
+	for (size_t i = 0; i < ctx.nparams; i++)
+		free(ctx.params[i]);
+	json_decref(ctx.j_body);
+	return U_CALLBACK_COMPLETE;
+}

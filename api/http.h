@@ -1,0 +1,98 @@
+/*
+ * API.md's Conventions, enforced in one place for every route: routing with an
+ * optional trailing slash, 404/405 with Allow, body size limit (413), content
+ * type (415), JSON parsing (400), CORS with preflight, JSON error bodies, and
+ * one access-log line per request. Handlers get a struct http_ctx and answer
+ * through the http_reply_*() functions; only api/ writes responses.
+ */
+#ifndef DEVSEARCH_HTTP_H
+#define DEVSEARCH_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <ulfius.h>
+
+#include "core/app.h"
+#include "core/util.h"
+
+#define HTTP_MAX_PARAMS 4
+
+struct http_ctx;
+typedef void (*route_handler)(struct http_ctx *ctx);
+
+/*
+ * One route. In pattern, "{name}" matches one path segment that must be a
+ * UUID (anything else is a 404, as Django's <uuid:...>), and a last segment
+ * "{name...}" matches the rest of the path.
+ */
+struct route {
+	const char *method;
+	const char *pattern;
+	route_handler handler;
+};
+
+/* Per-request state; lives on the dispatcher's stack for one request. */
+struct http_ctx {
+	const struct _u_request *req;
+	struct _u_response *resp;
+	struct app *app;
+	const struct route *route;
+	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order, owned */
+	size_t nparams;
+	json_t *j_body;                /* parsed body, owned; see http_json_object_or_reply */
+	int replied;
+};
+
+/* The routing table: every module adds its static table at start. */
+struct router;
+struct router *router_new(void);
+void router_free(struct router *router);
+/* Add n routes; the table is borrowed and must outlive the router. */
+void router_add(struct router *router, const struct route *routes, size_t n);
+size_t router_count(const struct router *router);
+const struct route *router_at(const struct router *router, size_t i);
+
+enum route_match { ROUTE_NO_PATH, ROUTE_NO_METHOD, ROUTE_MATCHED };
+
+/*
+ * Match method and path (one trailing slash ignored). On ROUTE_MATCHED *route
+ * is set and params[0..*nparams) are new strings the caller free()s. Unless
+ * ROUTE_NO_PATH, allow receives the path's methods ("GET, POST, HEAD, OPTIONS").
+ */
+enum route_match router_match(const struct router *router, const char *method, const char *path,
+			      const struct route **route, char **params, size_t *nparams,
+			      struct strbuf *allow);
+
+/* The ulfius callback for every request; user_data is the struct app. */
+int http_dispatch(const struct _u_request *request, struct _u_response *response,
+		  void *user_data);
+
+/* Path parameter i of the matched route; borrowed for the request. */
+const char *http_param(const struct http_ctx *ctx, size_t i);
+/* A request header (case-insensitive name) or NULL; borrowed for the request. */
+const char *http_header(const struct http_ctx *ctx, const char *name);
+/* A query-string parameter or NULL; borrowed for the request. */
+const char *http_query(const struct http_ctx *ctx, const char *name);
+/* Set a response header (copied). */
+void http_set_header(struct http_ctx *ctx, const char *name, const char *value);
+
+/* Answer status with j_body as compact UTF-8 JSON; steals j_body. */
+void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body);
+/* Answer 204 with no body. */
+void http_reply_no_content(struct http_ctx *ctx);
+/* Answer {"detail": detail, "code": code}; a 401 also gets WWW-Authenticate. */
+void http_reply_error(struct http_ctx *ctx, unsigned status, const char *code, const char *detail);
+/* Answer a 400 validation error body ({"field": ["message"], ...}); steals j_errors. */
+void http_reply_validation(struct http_ctx *ctx, json_t *j_errors);
+/* Answer the status and generic body that err stands for. */
+void http_reply_app_error(struct http_ctx *ctx, enum app_err err);
+
+/*
+ * The request body as a JSON object, parsed on first call: no body is {}, a
+ * non-JSON content type is a 415, invalid JSON a 400 parse_error, and JSON
+ * that is not an object a 400 non_field_errors. Returns 0 with *j_body
+ * borrowed (valid for the request), or -1 after replying.
+ */
+int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body);
+
+#endif

@@ -1,0 +1,11 @@
+/* The one place that lists the API's modules, in the order GET /api shows them. */
+#include "api/routes.h"
+
+#include "api/meta.h"
+
+struct router *routes_build(void)
+{
+	struct router *router = router_new();
+	meta_routes(router);
+	return router;
+}

@@ -1,0 +1,38 @@
+/*
+ * The application context handed to every layer, and the one error enum every
+ * layer returns. Nothing here allocates.
+ */
+#ifndef DEVSEARCH_APP_H
+#define DEVSEARCH_APP_H
+
+/* One error code for every layer; api/http.c maps each to a status and body. */
+enum app_err {
+	APP_OK = 0,
+	APP_ERR_INVALID,         /* bad input: 400 */
+	APP_ERR_CONFLICT,        /* unique constraint: 400 on the field */
+	APP_ERR_UNAUTHENTICATED, /* 401 */
+	APP_ERR_FORBIDDEN,       /* 403 */
+	APP_ERR_NOT_FOUND,       /* 404 */
+	APP_ERR_TOO_LARGE,       /* 413 */
+	APP_ERR_UNSUPPORTED,     /* 415 */
+	APP_ERR_THROTTLED,       /* 429 */
+	APP_ERR_UNAVAILABLE,     /* database unreachable: 503 */
+	APP_ERR_RETRY,           /* serialization failure or deadlock: retry the transaction */
+	APP_ERR_INTERNAL,        /* anything else: 500, details only in the log */
+};
+
+struct config;
+struct db_pool;
+struct router;
+
+/*
+ * Passed as user data to every endpoint. Immutable after start: the pool does
+ * its own locking, the config and the router are read-only.
+ */
+struct app {
+	const struct config *cfg;
+	struct db_pool *pool;
+	const struct router *router;
+};
+
+#endif

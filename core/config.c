@@ -1,0 +1,232 @@
+/* Settings from the environment; see config.h. Reads getenv() only here. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifndef DEVSEARCH_SQL_DIR
+#define DEVSEARCH_SQL_DIR "sql"
+#endif
+
+/* The value of an environment variable, NULL when unset or empty. */
+static const char *env(const char *name)
+{
+	const char *value = getenv(name);
+	return value && *value ? value : NULL;
+}
+
+static char *env_dup(const char *name, const char *fallback)
+{
+	const char *value = env(name);
+	if (!value)
+		value = fallback;
+	return value ? xstrdup(value) : NULL;
+}
+
+static int parse_long(const char *text, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || end == text || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* An integer setting within [min, max]; errors name the variable and quote the value. */
+static void env_int(const char *name, long fallback, long min, long max, long *out,
+		    struct strbuf *errors)
+{
+	const char *value = env(name);
+	long v;
+	*out = fallback;
+	if (!value)
+		return;
+	if (parse_long(value, &v) || v < min || v > max) {
+		strbuf_addf(errors, "%s: expected a whole number from %ld to %ld, got \"%s\"\n", name,
+			    min, max, value);
+		return;
+	}
+	*out = v;
+}
+
+int config_parse_duration(const char *text, long *seconds)
+{
+	const char *p = text;
+	long n = 0;
+	long unit = 1;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		if (n > (LONG_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p++ - '0');
+	}
+	switch (*p) {
+	case 's': unit = 1; p++; break;
+	case 'm': unit = 60; p++; break;
+	case 'h': unit = 3600; p++; break;
+	case 'd': unit = 86400; p++; break;
+	default: break;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p != '\0' || n > LONG_MAX / unit)
+		return -1;
+	*seconds = n * unit;
+	return 0;
+}
+
+static void env_duration(const char *name, long fallback, long *out, struct strbuf *errors)
+{
+	const char *value = env(name);
+	*out = fallback;
+	if (!value)
+		return;
+	if (config_parse_duration(value, out) || *out <= 0) {
+		strbuf_addf(errors,
+			    "%s: expected a positive duration such as 300, 300s, 5m, 1h or 1d, got \"%s\"\n",
+			    name, value);
+		*out = fallback;
+	}
+}
+
+static void parse_origins(struct config *cfg, struct strbuf *errors)
+{
+	const char *value = env("CORS_ALLOWED_ORIGINS");
+	const char *p = value;
+
+	if (!value)
+		return;
+	while (*p) {
+		const char *start, *end;
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		start = p;
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+		if (end == start)
+			continue;
+		char *origin = xstrndup(start, (size_t)(end - start));
+		if (strncmp(origin, "http://", 7) && strncmp(origin, "https://", 8)) {
+			strbuf_addf(errors,
+				    "CORS_ALLOWED_ORIGINS: \"%s\" is not an origin (scheme://host[:port])\n",
+				    origin);
+			free(origin);
+			continue;
+		}
+		cfg->cors_origins = xrealloc(cfg->cors_origins,
+					     (cfg->n_cors_origins + 1) * sizeof(*cfg->cors_origins));
+		cfg->cors_origins[cfg->n_cors_origins++] = origin;
+	}
+}
+
+static long default_threads(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 0 ? cores : 2;
+}
+
+int config_load(struct config *cfg, struct strbuf *errors)
+{
+	size_t errors_before = errors->len;
+	long v;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->database_url = env_dup("DATABASE_URL", NULL);
+	env_int("PORT", 8000, 0, 65535, &v, errors);
+	cfg->port = (int)v;
+	env_int("HTTP_THREADS", default_threads(), 1, 1024, &v, errors);
+	cfg->http_threads = (int)v;
+	env_int("DB_POOL_SIZE", cfg->http_threads + 1, 1, 1024, &v, errors);
+	cfg->db_pool_size = (int)v;
+	env_int("MAX_BODY_BYTES", 1024 * 1024, 1024, 1024L * 1024 * 1024, &cfg->max_body_bytes,
+		errors);
+	env_int("SHUTDOWN_TIMEOUT", 30, 0, 3600, &v, errors);
+	cfg->shutdown_timeout = (int)v;
+	parse_origins(cfg, errors);
+
+	cfg->jwt_secret = env_dup("JWT_SECRET", NULL);
+	cfg->jwt_algorithm = env_dup("JWT_ALGORITHM", "HS256");
+	if (strcmp(cfg->jwt_algorithm, "HS256") && strcmp(cfg->jwt_algorithm, "RS256") &&
+	    strcmp(cfg->jwt_algorithm, "ES256"))
+		strbuf_addf(errors, "JWT_ALGORITHM: expected HS256, RS256 or ES256, got \"%s\"\n",
+			    cfg->jwt_algorithm);
+	cfg->jwt_private_key_file = env_dup("JWT_PRIVATE_KEY_FILE", NULL);
+	cfg->jwt_public_key_file = env_dup("JWT_PUBLIC_KEY_FILE", NULL);
+	env_duration("ACCESS_TOKEN_LIFETIME", 300, &cfg->access_token_lifetime, errors);
+	env_duration("REFRESH_TOKEN_LIFETIME", 86400, &cfg->refresh_token_lifetime, errors);
+	env_duration("PASSWORD_RESET_TIMEOUT", 3600, &cfg->password_reset_timeout, errors);
+
+	cfg->email_backend = env_dup("EMAIL_BACKEND", "console");
+	if (strcmp(cfg->email_backend, "console") && strcmp(cfg->email_backend, "smtp"))
+		strbuf_addf(errors, "EMAIL_BACKEND: expected console or smtp, got \"%s\"\n",
+			    cfg->email_backend);
+	cfg->smtp_url = env_dup("SMTP_URL", NULL);
+	cfg->media_root = env_dup("MEDIA_ROOT", "var/media");
+	cfg->migrations_dir = env_dup("MIGRATIONS_DIR", DEVSEARCH_SQL_DIR);
+	return errors->len == errors_before ? 0 : -1;
+}
+
+int config_check_serve(const struct config *cfg, struct strbuf *errors)
+{
+	size_t errors_before = errors->len;
+
+	if (!strcmp(cfg->jwt_algorithm, "HS256")) {
+		if (!cfg->jwt_secret)
+			strbuf_addstr(errors, "JWT_SECRET: required (at least 32 bytes) to sign tokens\n");
+		else if (strlen(cfg->jwt_secret) < 32)
+			strbuf_addf(errors, "JWT_SECRET: must be at least 32 bytes, got %zu\n",
+				    strlen(cfg->jwt_secret));
+	} else {
+		if (!cfg->jwt_private_key_file)
+			strbuf_addf(errors, "JWT_PRIVATE_KEY_FILE: required with JWT_ALGORITHM=%s\n",
+				    cfg->jwt_algorithm);
+		if (!cfg->jwt_public_key_file)
+			strbuf_addf(errors, "JWT_PUBLIC_KEY_FILE: required with JWT_ALGORITHM=%s\n",
+				    cfg->jwt_algorithm);
+	}
+	if (!strcmp(cfg->email_backend, "smtp") && !cfg->smtp_url)
+		strbuf_addstr(errors, "SMTP_URL: required with EMAIL_BACKEND=smtp\n");
+	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) && strncmp(cfg->smtp_url, "smtps://", 8))
+		strbuf_addf(errors, "SMTP_URL: expected smtp://[user:pass@]host[:port], got \"%s\"\n",
+			    cfg->smtp_url);
+	return errors->len == errors_before ? 0 : -1;
+}
+
+int config_cors_allowed(const struct config *cfg, const char *origin)
+{
+	for (size_t i = 0; i < cfg->n_cors_origins; i++)
+		if (!strcasecmp(cfg->cors_origins[i], origin))
+			return 1;
+	return 0;
+}
+
+void config_release(struct config *cfg)
+{
+	free(cfg->database_url);
+	for (size_t i = 0; i < cfg->n_cors_origins; i++)
+		free(cfg->cors_origins[i]);
+	free(cfg->cors_origins);
+	free(cfg->jwt_secret);
+	free(cfg->jwt_algorithm);
+	free(cfg->jwt_private_key_file);
+	free(cfg->jwt_public_key_file);
+	free(cfg->email_backend);
+	free(cfg->smtp_url);
+	free(cfg->media_root);
+	free(cfg->migrations_dir);
+	memset(cfg, 0, sizeof(*cfg));
+}

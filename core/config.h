@@ -1,0 +1,53 @@
+/*
+ * Settings, read once from the environment at start (API.md's list plus a few
+ * of ours) and immutable afterwards. Every problem is reported at once, one
+ * line each, naming the variable.
+ */
+#ifndef DEVSEARCH_CONFIG_H
+#define DEVSEARCH_CONFIG_H
+
+#include <stddef.h>
+
+#include "core/util.h"
+
+struct config {
+	char *database_url;          /* NULL: libpq's PG* variables decide */
+	int port;                    /* PORT, default 8000 */
+	int http_threads;            /* HTTP_THREADS, default: number of cores */
+	int db_pool_size;            /* DB_POOL_SIZE, default: HTTP_THREADS + 1 */
+	long max_body_bytes;         /* MAX_BODY_BYTES, default 1 MiB */
+	int shutdown_timeout;        /* SHUTDOWN_TIMEOUT seconds to finish in-flight requests, default 30 */
+	char **cors_origins;         /* CORS_ALLOWED_ORIGINS, comma-separated */
+	size_t n_cors_origins;
+	char *jwt_secret;            /* JWT_SECRET */
+	char *jwt_algorithm;         /* JWT_ALGORITHM: HS256 (default), RS256, ES256 */
+	char *jwt_private_key_file;  /* JWT_PRIVATE_KEY_FILE */
+	char *jwt_public_key_file;   /* JWT_PUBLIC_KEY_FILE */
+	long access_token_lifetime;  /* ACCESS_TOKEN_LIFETIME seconds, default 300 */
+	long refresh_token_lifetime; /* REFRESH_TOKEN_LIFETIME seconds, default 86400 */
+	long password_reset_timeout; /* PASSWORD_RESET_TIMEOUT seconds, default 3600 */
+	char *email_backend;         /* EMAIL_BACKEND: console (default) or smtp */
+	char *smtp_url;              /* SMTP_URL, required with smtp */
+	char *media_root;            /* MEDIA_ROOT, default var/media */
+	char *migrations_dir;        /* MIGRATIONS_DIR, default the source tree's sql/ */
+};
+
+/*
+ * Fill cfg from the environment. Returns 0, or -1 with one line per problem
+ * appended to errors. cfg must be released with config_release() either way.
+ */
+int config_load(struct config *cfg, struct strbuf *errors);
+
+/* Extra checks for `serve` (token keys and email). 0 or -1 with errors appended. */
+int config_check_serve(const struct config *cfg, struct strbuf *errors);
+
+/* Free what config_load allocated. */
+void config_release(struct config *cfg);
+
+/* "300", "300s", "5m", "1h", "1d" -> seconds. 0 on success, -1 if malformed. */
+int config_parse_duration(const char *text, long *seconds);
+
+/* 1 if origin is listed in CORS_ALLOWED_ORIGINS. */
+int config_cors_allowed(const struct config *cfg, const char *origin);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * The devsearch command line (Django's manage.py): serve and the migration
+ * commands. Parses arguments, loads settings, and hands over to the module
+ * that does the work.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/routes.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/migrate.h"
+#include "core/server.h"
+#include "models/db.h"
+
+static const char USAGE[] =
+	"usage: devsearch COMMAND [ARGS]\n"
+	"\n"
+	"Commands:\n"
+	"  serve [--port N]          run the API server (default port 8000, or PORT)\n"
+	"  migrate [--fake] [NNNN]   apply pending migrations, or go forwards or backwards to\n"
+	"                            NNNN (\"zero\" unapplies all); --fake records without running\n"
+	"  showmigrations            list migrations: [X] applied, [ ] pending\n"
+	"  makemigrations NAME       write the next empty numbered up/down migration pair\n"
+	"\n"
+	"Run `devsearch COMMAND --help` for one command. Settings come from the environment:\n"
+	"DATABASE_URL, PORT, JWT_SECRET, JWT_ALGORITHM, JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE,\n"
+	"ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME, CORS_ALLOWED_ORIGINS, EMAIL_BACKEND,\n"
+	"SMTP_URL, PASSWORD_RESET_TIMEOUT, HTTP_THREADS, DB_POOL_SIZE, MAX_BODY_BYTES,\n"
+	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR (see README.md).\n";
+
+static const char SERVE_HELP[] =
+	"usage: devsearch serve [--port N]\n"
+	"\n"
+	"Serve the API on port N (default: PORT, else 8000) with HTTP_THREADS threads and a\n"
+	"pool of DB_POOL_SIZE database connections. Refuses to start while migrations are\n"
+	"pending or an applied migration file has changed. SIGTERM or SIGINT stops it\n"
+	"gracefully: no new connections, in-flight requests are answered (at most\n"
+	"SHUTDOWN_TIMEOUT seconds), then exit 0.\n";
+
+static const char MIGRATE_HELP[] =
+	"usage: devsearch migrate [--fake] [TARGET]\n"
+	"\n"
+	"Without TARGET, apply every pending migration of the migrations folder in number\n"
+	"order, each in its own transaction. With TARGET (NNNN or NNNN_name), go forwards to\n"
+	"it, or backwards by running the down files of later migrations newest first;\n"
+	"\"zero\" unapplies every migration. --fake records (or unrecords) without running\n"
+	"any SQL. Concurrent runs take turns under a PostgreSQL advisory lock, so each\n"
+	"migration is applied once. An applied migration whose file changed stops it.\n";
+
+static const char SHOW_HELP[] =
+	"usage: devsearch showmigrations\n"
+	"\n"
+	"List every migration file, one a line: \"[X] 0001_initial\" when applied,\n"
+	"\"[ ] 0002_name\" when pending.\n";
+
+static const char MAKE_HELP[] =
+	"usage: devsearch makemigrations NAME\n"
+	"\n"
+	"Write NNNN_NAME.up.sql and NNNN_NAME.down.sql in the migrations folder, NNNN being\n"
+	"the next free number; NAME is lowercase letters, digits and underscores.\n";
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int usage_error(const char *help, const char *problem)
+{
+	fprintf(stderr, "error: %s\n\n%s", problem, help);
+	return 2;
+}
+
+/* Wait for SIGTERM or SIGINT; the signals are blocked in every thread, so no handler runs. */
+static int wait_for_stop_signal(const sigset_t *stop_signals)
+{
+	int sig = 0;
+	sigwait(stop_signals, &sig);
+	return sig;
+}
+
+static int serve(struct config *cfg, int argc, char **argv)
+{
+	struct strbuf errors = STRBUF_INIT;
+	struct app app = {.cfg = cfg};
+	struct db_conn *conn = NULL;
+	struct server *server = NULL;
+	struct router *router = NULL;
+	sigset_t stop_signals;
+	int port = cfg->port, ret = 1;
+
+	for (int i = 0; i < argc; i++) {
+		char *end;
+		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+			long v = strtol(argv[++i], &end, 10);
+			if (*end || v < 0 || v > 65535)
+				return usage_error(SERVE_HELP, "--port takes a number from 0 to 65535");
+			port = (int)v;
+		} else {
+			return usage_error(SERVE_HELP, "unknown argument");
+		}
+	}
+	if (config_check_serve(cfg, &errors)) {
+		fprintf(stderr, "%s", strbuf_str(&errors));
+		goto out;
+	}
+	/* Block the stop signals before any thread starts, so every thread inherits the mask. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (db_pool_open(cfg->database_url, cfg->db_pool_size, &app.pool) != APP_OK) {
+		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
+		goto out;
+	}
+	if (db_pool_acquire(app.pool, 5000, &conn) != APP_OK)
+		goto out;
+	int current = migrate_check_current(conn, cfg->migrations_dir);
+	db_pool_release(app.pool, conn);
+	if (current)
+		goto out;
+
+	router = routes_build();
+	app.router = router;
+	if (server_start(&app, port, &server))
+		goto out;
+	log_info("devsearch: serving on port %d with %d threads and %d database connections",
+		 server_port(server), cfg->http_threads, cfg->db_pool_size);
+	int sig = wait_for_stop_signal(&stop_signals);
+	log_info("devsearch: %s received, finishing in-flight requests", strsignal(sig));
+	server_stop(server, cfg->shutdown_timeout);
+	log_info("devsearch: stopped");
+	ret = 0;
+out:
+	router_free(router);
+	db_pool_free(app.pool);
+	strbuf_release(&errors);
+	return ret;
+}
+
+static int migrate(struct config *cfg, int argc, char **argv)
+{
+	const char *target = NULL;
+	int fake = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--fake"))
+			fake = 1;
+		else if (argv[i][0] == '-' || target)
+			return usage_error(MIGRATE_HELP, "unexpected argument");
+		else
+			target = argv[i];
+	}
+	return migrate_command(cfg, target, fake);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct strbuf errors = STRBUF_INIT;
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+	int ret = 2;
+
+	if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(USAGE, cmd ? stdout : stderr);
+		return cmd ? 0 : 2;
+	}
+	const char *help = !strcmp(cmd, "serve")            ? SERVE_HELP
+			   : !strcmp(cmd, "migrate")        ? MIGRATE_HELP
+			   : !strcmp(cmd, "showmigrations") ? SHOW_HELP
+			   : !strcmp(cmd, "makemigrations") ? MAKE_HELP
+							    : NULL;
+	if (!help) {
+		fprintf(stderr, "error: unknown command \"%s\"\n\n%s", cmd, USAGE);
+		return 2;
+	}
+	if (wants_help(argc - 2, argv + 2)) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (config_load(&cfg, &errors)) {
+		fprintf(stderr, "%s", strbuf_str(&errors));
+		ret = 1;
+		goto out;
+	}
+	if (!strcmp(cmd, "serve"))
+		ret = serve(&cfg, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "migrate"))
+		ret = migrate(&cfg, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "showmigrations"))
+		ret = argc == 2 ? showmigrations_command(&cfg)
+				: usage_error(SHOW_HELP, "showmigrations takes no arguments");
+	else if (argc != 3)
+		ret = usage_error(MAKE_HELP, "makemigrations takes one NAME");
+	else
+		ret = makemigrations_command(&cfg, argv[2]);
+out:
+	config_release(&cfg);
+	strbuf_release(&errors);
+	return ret;
+}

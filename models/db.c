@@ -1,0 +1,380 @@
+/*
+ * Connections, the pool and the statement wrapper; see db.h. This file knows
+ * libpq and SQLSTATE codes; it knows nothing of HTTP or JSON.
+ */
+#include "models/db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+/* More distinct statements than the whole API has; past it we run unprepared. */
+#define DB_MAX_PREPARED 512
+
+struct db_conn {
+	PGconn *pg;
+	char *database_url;
+	const char *prepared[DB_MAX_PREPARED]; /* statement texts prepared here, by address */
+	size_t n_prepared;
+	int in_transaction;
+	unsigned long statements;
+	char last_constraint[64];
+};
+
+struct db_pool {
+	char *database_url;
+	struct db_conn **conns; /* NULL where not yet opened */
+	int size;
+	int *idle;              /* indexes of free slots */
+	int n_idle;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+};
+
+static const char SQL_PING[] = "SELECT 1";
+
+static PGconn *connect_pg(const char *database_url)
+{
+	/* The URL (or key=value string) first, then our defaults on top of it. */
+	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+	const char *values[] = {database_url, "5", "devsearch", NULL};
+	const char *const *k = keys, *const *v = values;
+	if (!database_url) {
+		k++;
+		v++;
+	}
+	return PQconnectdbParams(k, v, 1);
+}
+
+enum app_err db_conn_open(const char *database_url, struct db_conn **out)
+{
+	struct db_conn *conn = xcalloc(1, sizeof(*conn));
+	conn->database_url = database_url ? xstrdup(database_url) : NULL;
+	conn->pg = connect_pg(database_url);
+	if (PQstatus(conn->pg) != CONNECTION_OK) {
+		log_error("database: cannot connect: %s", PQerrorMessage(conn->pg));
+		db_conn_free(conn);
+		*out = NULL;
+		return APP_ERR_UNAVAILABLE;
+	}
+	*out = conn;
+	return APP_OK;
+}
+
+void db_conn_free(struct db_conn *conn)
+{
+	if (!conn)
+		return;
+	PQfinish(conn->pg);
+	free(conn->database_url);
+	free(conn);
+}
+
+/* Re-open a broken connection in place. APP_OK if it is usable again. */
+static enum app_err conn_reset(struct db_conn *conn)
+{
+	PQreset(conn->pg);
+	conn->n_prepared = 0;
+	conn->in_transaction = 0;
+	if (PQstatus(conn->pg) != CONNECTION_OK) {
+		log_warn("database: reconnect failed: %s", PQerrorMessage(conn->pg));
+		return APP_ERR_UNAVAILABLE;
+	}
+	log_info("database: reconnected");
+	return APP_OK;
+}
+
+static enum app_err map_sqlstate(const char *state)
+{
+	if (!state)
+		return APP_ERR_UNAVAILABLE; /* no server answer at all: the connection went */
+	if (!strcmp(state, "23505"))
+		return APP_ERR_CONFLICT;
+	if (!strcmp(state, "23503") || !strcmp(state, "23502") || !strcmp(state, "23514") ||
+	    !strcmp(state, "22P02") || !strcmp(state, "22001") || !strcmp(state, "22007") ||
+	    !strcmp(state, "22008") || !strcmp(state, "22003") || !strcmp(state, "22021"))
+		return APP_ERR_INVALID;
+	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+	    !strcmp(state, "57P03") || !strncmp(state, "53", 2))
+		return APP_ERR_UNAVAILABLE;
+	if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
+		return APP_ERR_RETRY;
+	return APP_ERR_INTERNAL;
+}
+
+/* Check a result; on failure log it, remember the constraint and map the error. */
+static enum app_err check_result(struct db_conn *conn, PGresult *res, const char *what)
+{
+	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+		return APP_OK;
+
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+	snprintf(conn->last_constraint, sizeof(conn->last_constraint), "%s",
+		 constraint ? constraint : "");
+	enum app_err err = map_sqlstate(state);
+	if (PQstatus(conn->pg) != CONNECTION_OK)
+		err = APP_ERR_UNAVAILABLE;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg);
+	if (err == APP_ERR_INTERNAL || err == APP_ERR_UNAVAILABLE)
+		log_error("database: %s failed (%s): %s", what, state ? state : "no SQLSTATE", msg);
+	return err;
+}
+
+/*
+ * The prepared-statement name for sql on this connection, written into name.
+ * Returns 0 (known), 1 (new: prepare it first) or -1 (no room: run unprepared).
+ */
+static int statement_name(const struct db_conn *conn, const char *sql, char name[16])
+{
+	size_t i;
+	for (i = 0; i < conn->n_prepared; i++)
+		if (conn->prepared[i] == sql)
+			break;
+	if (i == DB_MAX_PREPARED)
+		return -1;
+	snprintf(name, 16, "s%zu", i);
+	return i == conn->n_prepared;
+}
+
+static enum app_err exec_once(struct db_conn *conn, const char *sql, int nparams,
+			      const char *const *params, const int *lengths, const int *formats,
+			      PGresult **out)
+{
+	enum app_err err;
+	PGresult *res;
+	char name[16];
+	int is_new = statement_name(conn, sql, name);
+
+	conn->statements++;
+	if (is_new < 0) {
+		res = PQexecParams(conn->pg, sql, nparams, NULL, params, lengths, formats, 0);
+	} else {
+		if (is_new) {
+			res = PQprepare(conn->pg, name, sql, nparams, NULL);
+			err = check_result(conn, res, "prepare");
+			PQclear(res);
+			if (err != APP_OK)
+				return err;
+			conn->prepared[conn->n_prepared++] = sql;
+		}
+		res = PQexecPrepared(conn->pg, name, nparams, params, lengths, formats, 0);
+	}
+	err = check_result(conn, res, "statement");
+	if (err != APP_OK) {
+		PQclear(res);
+		res = NULL;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return err;
+}
+
+enum app_err db_exec_binary(struct db_conn *conn, const char *sql, int nparams,
+			    const char *const *params, const int *lengths, const int *formats,
+			    PGresult **res)
+{
+	enum app_err err = exec_once(conn, sql, nparams, params, lengths, formats, res);
+	/* Outside a transaction nothing is lost by trying again on a new connection. */
+	if (err == APP_ERR_UNAVAILABLE && !conn->in_transaction &&
+	    PQstatus(conn->pg) != CONNECTION_OK && conn_reset(conn) == APP_OK)
+		err = exec_once(conn, sql, nparams, params, lengths, formats, res);
+	return err;
+}
+
+enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams,
+		     const char *const *params, PGresult **res)
+{
+	return db_exec_binary(conn, sql, nparams, params, NULL, NULL, res);
+}
+
+enum app_err db_exec_script(struct db_conn *conn, const char *script)
+{
+	conn->statements++;
+	PGresult *res = PQexec(conn->pg, script);
+	enum app_err err = check_result(conn, res, "script");
+	if (err != APP_OK && err != APP_ERR_INTERNAL && err != APP_ERR_UNAVAILABLE)
+		log_error("database: script failed: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	return err;
+}
+
+static enum app_err exec_simple(struct db_conn *conn, const char *sql)
+{
+	conn->statements++;
+	PGresult *res = PQexec(conn->pg, sql);
+	enum app_err err = check_result(conn, res, sql);
+	PQclear(res);
+	return err;
+}
+
+enum app_err db_begin(struct db_conn *conn)
+{
+	enum app_err err = exec_simple(conn, "BEGIN");
+	if (err == APP_ERR_UNAVAILABLE && PQstatus(conn->pg) != CONNECTION_OK &&
+	    conn_reset(conn) == APP_OK)
+		err = exec_simple(conn, "BEGIN");
+	if (err == APP_OK)
+		conn->in_transaction = 1;
+	return err;
+}
+
+enum app_err db_commit(struct db_conn *conn)
+{
+	enum app_err err = exec_simple(conn, "COMMIT");
+	conn->in_transaction = 0;
+	return err;
+}
+
+void db_rollback(struct db_conn *conn)
+{
+	if (PQstatus(conn->pg) == CONNECTION_OK &&
+	    PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+		exec_simple(conn, "ROLLBACK");
+	conn->in_transaction = 0;
+}
+
+const char *db_last_constraint(const struct db_conn *conn)
+{
+	return conn->last_constraint;
+}
+
+unsigned long db_statement_count(const struct db_conn *conn)
+{
+	return conn->statements;
+}
+
+enum app_err db_pool_open(const char *database_url, int size, struct db_pool **out)
+{
+	struct db_pool *pool = xcalloc(1, sizeof(*pool));
+	enum app_err err;
+
+	pool->database_url = database_url ? xstrdup(database_url) : NULL;
+	pool->size = size;
+	pool->conns = xcalloc((size_t)size, sizeof(*pool->conns));
+	pool->idle = xcalloc((size_t)size, sizeof(*pool->idle));
+	for (int i = 0; i < size; i++)
+		pool->idle[pool->n_idle++] = size - 1 - i;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->freed, NULL);
+
+	/* One connection now, so a wrong DATABASE_URL fails at start, not at the first request. */
+	err = db_conn_open(database_url, &pool->conns[0]);
+	if (err != APP_OK) {
+		db_pool_free(pool);
+		*out = NULL;
+		return err;
+	}
+	*out = pool;
+	return APP_OK;
+}
+
+void db_pool_free(struct db_pool *pool)
+{
+	if (!pool)
+		return;
+	for (int i = 0; i < pool->size; i++)
+		db_conn_free(pool->conns[i]);
+	free(pool->conns);
+	free(pool->idle);
+	free(pool->database_url);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->freed);
+	free(pool);
+}
+
+static int pool_slot_of(const struct db_pool *pool, const struct db_conn *conn)
+{
+	for (int i = 0; i < pool->size; i++)
+		if (pool->conns[i] == conn)
+			return i;
+	return -1;
+}
+
+/* Take a free slot index, waiting until the deadline. -1 on time-out. */
+static int pool_take_slot(struct db_pool *pool, int timeout_ms)
+{
+	struct timespec deadline;
+	int slot = -1;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pool->lock);
+	while (pool->n_idle == 0) {
+		if (pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	if (pool->n_idle > 0)
+		slot = pool->idle[--pool->n_idle];
+	pthread_mutex_unlock(&pool->lock);
+	return slot;
+}
+
+static void pool_put_slot(struct db_pool *pool, int slot)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->idle[pool->n_idle++] = slot;
+	pthread_cond_signal(&pool->freed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_conn **out)
+{
+	enum app_err err = APP_OK;
+	int slot = pool_take_slot(pool, timeout_ms);
+
+	*out = NULL;
+	if (slot < 0) {
+		log_warn("database: no pooled connection free within %d ms", timeout_ms);
+		return APP_ERR_UNAVAILABLE;
+	}
+	/* Connection work happens outside the pool lock: the slot is ours alone. */
+	if (!pool->conns[slot])
+		err = db_conn_open(pool->database_url, &pool->conns[slot]);
+	else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK)
+		err = conn_reset(pool->conns[slot]);
+	if (err != APP_OK) {
+		pool_put_slot(pool, slot);
+		return err;
+	}
+	*out = pool->conns[slot];
+	return APP_OK;
+}
+
+void db_pool_release(struct db_pool *pool, struct db_conn *conn)
+{
+	if (!conn)
+		return;
+	int slot = pool_slot_of(pool, conn);
+	if (slot < 0) {
+		log_error("database: released a connection that is not the pool's");
+		return;
+	}
+	/* A handler that bailed out mid-transaction must not leak it to the next request. */
+	db_rollback(conn);
+	pool_put_slot(pool, slot);
+}
+
+enum app_err db_pool_ping(struct db_pool *pool)
+{
+	struct db_conn *conn = NULL;
+	enum app_err err = db_pool_acquire(pool, 2000, &conn);
+	if (err == APP_OK)
+		err = db_exec(conn, SQL_PING, 0, NULL, NULL);
+	db_pool_release(pool, conn);
+	return err;
+}

@@ -1,0 +1,79 @@
+/*
+ * PostgreSQL access: one connection (struct db_conn) and a fixed-size pool of
+ * them shared by the HTTP threads. The only place that calls libpq's query
+ * functions; every statement runs through db_exec*(), which prepares it once
+ * per connection, checks the result and maps SQLSTATE to enum app_err. SQL
+ * text and server messages go to the log, never to clients.
+ */
+#ifndef DEVSEARCH_DB_H
+#define DEVSEARCH_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "core/app.h"
+
+struct db_conn;
+struct db_pool;
+
+/*
+ * Connect to database_url (NULL: libpq's PG* environment). Returns APP_OK with
+ * *out set (caller db_conn_free()s), or APP_ERR_UNAVAILABLE with the reason
+ * logged.
+ */
+enum app_err db_conn_open(const char *database_url, struct db_conn **out);
+void db_conn_free(struct db_conn *conn);
+
+/*
+ * Run one parameterised statement, prepared on first use on this connection
+ * (statements are told apart by the address of their text, so pass static
+ * strings). params are text, NULL for SQL NULL. On APP_OK, *res (if res is not
+ * NULL) is the result and the caller PQclear()s it; on error *res is NULL.
+ * A connection lost outside a transaction is re-opened and the statement
+ * retried once, so a database restart costs no request.
+ */
+enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams,
+		     const char *const *params, PGresult **res);
+
+/* Like db_exec with per-parameter lengths and formats (1 = binary), for bytea. */
+enum app_err db_exec_binary(struct db_conn *conn, const char *sql, int nparams,
+			    const char *const *params, const int *lengths, const int *formats,
+			    PGresult **res);
+
+/*
+ * Run a trusted multi-statement script (a migration file) with the simple
+ * query protocol. Never pass text that came from a request.
+ */
+enum app_err db_exec_script(struct db_conn *conn, const char *script);
+
+/* Transactions; db_rollback is safe to call when none is open. */
+enum app_err db_begin(struct db_conn *conn);
+enum app_err db_commit(struct db_conn *conn);
+void db_rollback(struct db_conn *conn);
+
+/* The constraint named by the last failed statement ("" if none); borrowed. */
+const char *db_last_constraint(const struct db_conn *conn);
+
+/* Statements run on this connection since it was opened; for the N+1 tests. */
+unsigned long db_statement_count(const struct db_conn *conn);
+
+/*
+ * A pool of size connections. Opening fails (APP_ERR_UNAVAILABLE) only if the
+ * first connection cannot be made; the others are made on first use.
+ */
+enum app_err db_pool_open(const char *database_url, int size, struct db_pool **out);
+void db_pool_free(struct db_pool *pool);
+
+/*
+ * Borrow a connection, waiting up to timeout_ms for one to be free. A
+ * connection found broken is reset first; if the database cannot be reached
+ * the result is APP_ERR_UNAVAILABLE and nothing is borrowed. Give it back with
+ * db_pool_release(), which rolls back anything left open.
+ */
+enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_conn **out);
+void db_pool_release(struct db_pool *pool, struct db_conn *conn);
+
+/* APP_OK if the database answers a trivial query through the pool. */
+enum app_err db_pool_ping(struct db_pool *pool);
+
+#endif

@@ -201,6 +201,11 @@ enum app_err db_exec_script(struct db_conn *conn, const char *script)
 {
 	conn->statements++;
 	PGresult *res = PQexec(conn->pg, script);
+	/* A script of comments only (a fresh makemigrations pair) is a valid no-op. */
+	if (PQresultStatus(res) == PGRES_EMPTY_QUERY) {
+		PQclear(res);
+		return APP_OK;
+	}
 	enum app_err err = check_result(conn, res, "script");
 	if (err != APP_OK && err != APP_ERR_INTERNAL && err != APP_ERR_UNAVAILABLE)
 		log_error("database: script failed: %s", PQresultErrorMessage(res));

@@ -49,6 +49,13 @@ if [[ $build_dir == *asan* ]]; then
   fi
 fi
 
+# The shared test database is migrated once; tests that need other states make their own.
+if ! "$DEVSEARCH_BIN" migrate >"$TMP/migrate.log" 2>&1; then
+  echo "cannot migrate the test database:" >&2
+  cat "$TMP/migrate.log" >&2
+  exit 1
+fi
+
 rc=0
 "$test_bin" || rc=$?
 exit "$rc"

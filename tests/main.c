@@ -1,0 +1,27 @@
+/*
+ * The test runner: every suite in one Check runner, so `make test` ends with
+ * one summary line. scripts/test.sh has started the cluster and migrated the
+ * shared test database.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+int main(void)
+{
+	if (!getenv("DEVSEARCH_BIN") || !getenv("DATABASE_URL")) {
+		fprintf(stderr, "run the tests with `make test`: it sets up the database\n");
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	SRunner *runner = srunner_create(unit_suite());
+	srunner_add_suite(runner, http_suite());
+	srunner_add_suite(runner, cli_suite());
+	srunner_run_all(runner, CK_NORMAL);
+	int failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,231 @@
+/* Test support; see support.h. */
+#include "support.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static size_t collect(char *data, size_t size, size_t n, void *userdata)
+{
+	strbuf_add(userdata, data, size * n);
+	return size * n;
+}
+
+int test_http(const char *method, const char *url, const char *const *headers, const char *body,
+	      size_t body_len, struct test_response *out)
+{
+	CURL *curl = curl_easy_init();
+	struct curl_slist *list = NULL;
+	CURLcode rc;
+
+	memset(out, 0, sizeof(*out));
+	for (; headers && *headers; headers++)
+		list = curl_slist_append(list, *headers);
+	/* curl adds these by itself unless told otherwise; the tests set them explicitly. */
+	list = curl_slist_append(list, "Expect:");
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	if (body) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	}
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out->headers);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out->body);
+	rc = curl_easy_perform(curl);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(curl);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+void test_response_release(struct test_response *resp)
+{
+	strbuf_release(&resp->headers);
+	strbuf_release(&resp->body);
+}
+
+char *test_response_header(const struct test_response *resp, const char *name)
+{
+	const char *p = strbuf_str(&resp->headers);
+	size_t len = strlen(name);
+	while (p && *p) {
+		if (!strncasecmp(p, name, len) && p[len] == ':') {
+			const char *v = p + len + 1;
+			while (*v == ' ')
+				v++;
+			return xstrndup(v, strcspn(v, "\r\n"));
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+const char *test_env(const char *name)
+{
+	const char *value = getenv(name);
+	ck_assert_msg(value && *value, "%s is not set: run the tests through make test", name);
+	return value;
+}
+
+static PGconn *connect_or_fail(const char *url)
+{
+	PGconn *conn = PQconnectdb(url);
+	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "cannot connect to %s: %s", url,
+		      PQerrorMessage(conn));
+	return conn;
+}
+
+char *test_db_create(void)
+{
+	static int counter;
+	const char *admin_url = test_env("DEVSEARCH_TEST_ADMIN_URL");
+	char name[64], sql[128];
+	struct strbuf url = STRBUF_INIT;
+
+	snprintf(name, sizeof(name), "t_%ld_%d", (long)getpid(), ++counter);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	PGconn *conn = connect_or_fail(admin_url);
+	PGresult *res = PQexec(conn, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql,
+		      PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(conn);
+
+	/* The admin URL is postgresql:///postgres?host=...: swap the database name. */
+	const char *slash = strstr(admin_url, "///");
+	const char *query = strchr(admin_url, '?');
+	ck_assert(slash && query);
+	strbuf_add(&url, admin_url, (size_t)(slash - admin_url) + 3);
+	strbuf_addstr(&url, name);
+	strbuf_addstr(&url, query);
+	return strbuf_detach(&url);
+}
+
+char *test_sql_value(const char *url, const char *sql)
+{
+	PGconn *conn = connect_or_fail(url);
+	PGresult *res = PQexec(conn, sql);
+	char *value = NULL;
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+		      PQresultErrorMessage(res));
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		value = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(conn);
+	return value;
+}
+
+pid_t test_spawn(const char *const *args, const char *const *env, int *out_fd)
+{
+	const char *bin = test_env("DEVSEARCH_BIN");
+	int fds[2];
+	ck_assert(pipe(fds) == 0);
+	pid_t pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		size_t n = 0;
+		while (args[n])
+			n++;
+		char **argv = xcalloc(n + 2, sizeof(*argv));
+		argv[0] = xstrdup(bin);
+		for (size_t i = 0; i < n; i++)
+			argv[i + 1] = xstrdup(args[i]);
+		for (; env && *env; env++)
+			putenv(xstrdup(*env));
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(fds[1], STDERR_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	*out_fd = fds[0];
+	return pid;
+}
+
+int test_finish(pid_t pid, int out_fd, struct strbuf *output)
+{
+	char chunk[4096];
+	ssize_t n;
+	int status = 0;
+	while ((n = read(out_fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && output)
+			strbuf_add(output, chunk, (size_t)n);
+	close(out_fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int test_run(const char *const *args, const char *const *env, struct strbuf *output)
+{
+	int fd;
+	pid_t pid = test_spawn(args, env, &fd);
+	return test_finish(pid, fd, output);
+}
+
+static int pg_ctl(const char *action)
+{
+	struct strbuf cmd = STRBUF_INIT;
+	strbuf_addf(&cmd, "'%s' %s '%s' %s >/dev/null 2>&1", test_env("DEVSEARCH_TEST_PGCTL"), action,
+		    test_env("DEVSEARCH_TEST_PGDIR"), !strcmp(action, "start") ? "devsearch_test" : "");
+	int rc = system(strbuf_str(&cmd));
+	strbuf_release(&cmd);
+	return rc;
+}
+
+int test_pg_stop(void)
+{
+	return pg_ctl("stop");
+}
+
+int test_pg_start(void)
+{
+	return pg_ctl("start");
+}
+
+int test_free_port(void)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert(fd >= 0);
+	ck_assert(bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	ck_assert(getsockname(fd, (struct sockaddr *)&addr, &len) == 0);
+	close(fd);
+	return ntohs(addr.sin_port);
+}
+
+int test_wait_http_ok(const char *url, int timeout_ms)
+{
+	struct timespec tick = {0, 50 * 1000 * 1000};
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		struct test_response resp;
+		int ok = test_http("GET", url, NULL, NULL, 0, &resp) == 0 && resp.status == 200;
+		test_response_release(&resp);
+		if (ok)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}

@@ -1,0 +1,69 @@
+/*
+ * Test support: an HTTP client (libcurl), the devsearch binary as a child
+ * process, throwaway databases, and control of the test cluster. Everything
+ * talks to the real PostgreSQL that scripts/test.sh started.
+ */
+#ifndef DEVSEARCH_TEST_SUPPORT_H
+#define DEVSEARCH_TEST_SUPPORT_H
+
+#include <check.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/util.h"
+
+struct test_response {
+	long status;
+	struct strbuf headers;
+	struct strbuf body;
+};
+
+/*
+ * Send one request. headers is a NULL-terminated list of "Name: value"
+ * (may be NULL); body may be NULL. Returns 0, or -1 if no answer came.
+ * Release the response with test_response_release().
+ */
+int test_http(const char *method, const char *url, const char *const *headers, const char *body,
+	      size_t body_len, struct test_response *out);
+void test_response_release(struct test_response *resp);
+/* A response header's value (new string, caller free()s) or NULL. */
+char *test_response_header(const struct test_response *resp, const char *name);
+
+/* A required environment variable set by scripts/test.sh (fails the test if unset). */
+const char *test_env(const char *name);
+
+/*
+ * Create an empty database with a unique name; returns its URL (caller free()s).
+ * The database is left behind for the cluster's teardown.
+ */
+char *test_db_create(void);
+
+/* First column of the first row of sql on url, as a new string; NULL if no row. */
+char *test_sql_value(const char *url, const char *sql);
+
+/*
+ * Start the devsearch binary with args (NULL-terminated, without argv[0]) and
+ * extra "NAME=value" environment entries (NULL-terminated, may be NULL); its
+ * stdout and stderr go to *out_fd.
+ */
+pid_t test_spawn(const char *const *args, const char *const *env, int *out_fd);
+/* Read the child's output to the end, wait for it; returns its exit status (-1 if killed). */
+int test_finish(pid_t pid, int out_fd, struct strbuf *output);
+/* test_spawn + test_finish. */
+int test_run(const char *const *args, const char *const *env, struct strbuf *output);
+
+/* Stop or start the test cluster (scripts/pg.sh). 0 on success. */
+int test_pg_stop(void);
+int test_pg_start(void);
+
+/* A TCP port that was free a moment ago. */
+int test_free_port(void);
+
+/* Poll url until it answers 200 or timeout_ms passes; 0 if it did. */
+int test_wait_http_ok(const char *url, int timeout_ms);
+
+Suite *unit_suite(void);
+Suite *http_suite(void);
+Suite *cli_suite(void);
+
+#endif

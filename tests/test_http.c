@@ -1,0 +1,365 @@
+/*
+ * HTTP tests of the conventions every route shares, against the real server
+ * (started in this process on a free port) and the real test database. Two
+ * test-only routes stand in for body-carrying endpoints; they exist only in
+ * this binary.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "api/routes.h"
+#include "core/config.h"
+#include "core/server.h"
+#include "models/db.h"
+#include "support.h"
+
+static struct config cfg;
+static struct app app;
+static struct router *router;
+static struct server *server;
+static char base[64];
+
+static void echo_body(struct http_ctx *ctx)
+{
+	json_t *j_body;
+	if (http_json_object_or_reply(ctx, &j_body))
+		return;
+	http_reply_json(ctx, 200, json_incref(j_body));
+}
+
+static void echo_param(struct http_ctx *ctx)
+{
+	http_reply_json(ctx, 200, json_pack("{s:s}", "id", http_param(ctx, 0)));
+}
+
+static const struct route test_routes[] = {
+	{"POST", "/api/test/echo", echo_body},
+	{"GET", "/api/test/items/{id}", echo_param},
+};
+
+static void server_up(void)
+{
+	struct strbuf errors = STRBUF_INIT;
+	setenv("CORS_ALLOWED_ORIGINS", "http://localhost:5173", 1);
+	setenv("MAX_BODY_BYTES", "4096", 1);
+	ck_assert_msg(config_load(&cfg, &errors) == 0, "%s", strbuf_str(&errors));
+	strbuf_release(&errors);
+	app.cfg = &cfg;
+	ck_assert_int_eq(db_pool_open(cfg.database_url, 3, &app.pool), APP_OK);
+	router = routes_build();
+	router_add(router, test_routes, sizeof(test_routes) / sizeof(test_routes[0]));
+	app.router = router;
+	ck_assert_int_eq(server_start(&app, 0, &server), 0);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", server_port(server));
+}
+
+static void server_down(void)
+{
+	server_stop(server, 5);
+	router_free(router);
+	db_pool_free(app.pool);
+	config_release(&cfg);
+}
+
+/* Request path (appended to base) and parse the JSON body into *j (caller decrefs). */
+static long request(const char *method, const char *path, const char *const *headers,
+		    const char *body, struct test_response *resp, json_t **j)
+{
+	char url[512];
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	ck_assert_int_eq(test_http(method, url, headers, body, body ? strlen(body) : 0, resp), 0);
+	if (j) {
+		*j = json_loads(strbuf_str(&resp->body), JSON_DECODE_ANY, NULL);
+		ck_assert_msg(*j != NULL, "not JSON: %s", strbuf_str(&resp->body));
+	}
+	return resp->status;
+}
+
+static void assert_header(const struct test_response *resp, const char *name, const char *want)
+{
+	char *got = test_response_header(resp, name);
+	if (!want) {
+		ck_assert_msg(got == NULL, "unexpected %s: %s", name, got);
+		return;
+	}
+	ck_assert_msg(got != NULL, "no %s header", name);
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+static void assert_error(json_t *j, const char *code, const char *detail)
+{
+	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "detail")), detail);
+}
+
+static const char *const JSON_HEADERS[] = {"Content-Type: application/json", NULL};
+
+START_TEST(health_and_route_list)
+{
+	struct test_response resp;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", "/api/health", NULL, NULL, &resp, &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "database")), "ok");
+	assert_header(&resp, "Content-Type", "application/json; charset=utf-8");
+	assert_header(&resp, "Allow", "GET, HEAD, OPTIONS");
+	json_decref(j);
+	test_response_release(&resp);
+
+	ck_assert_int_eq(request("GET", "/api", NULL, NULL, &resp, &j), 200);
+	ck_assert(json_is_array(j));
+	int found_api = 0, found_health = 0;
+	size_t i;
+	json_t *j_route;
+	json_array_foreach(j, i, j_route) {
+		ck_assert_int_eq(json_object_size(j_route), 1);
+		const char *path = json_string_value(json_object_get(j_route, "GET"));
+		found_api |= path && !strcmp(path, "/api");
+		found_health |= path && !strcmp(path, "/api/health");
+	}
+	ck_assert(found_api && found_health);
+	json_decref(j);
+	test_response_release(&resp);
+
+	/* HEAD answers like GET, without a body. */
+	ck_assert_int_eq(request("HEAD", "/api/health", NULL, NULL, &resp, NULL), 200);
+	ck_assert_int_eq(resp.body.len, 0);
+	test_response_release(&resp);
+}
+END_TEST
+
+START_TEST(trailing_slash_is_answered_directly)
+{
+	struct test_response resp;
+	json_t *j;
+	ck_assert_int_eq(request("GET", "/api/health/", NULL, NULL, &resp, &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+	json_decref(j);
+	test_response_release(&resp);
+	ck_assert_int_eq(request("GET", "/api/", NULL, NULL, &resp, &j), 200);
+	ck_assert(json_is_array(j));
+	json_decref(j);
+	test_response_release(&resp);
+	ck_assert_int_eq(request("GET", "/api/test/items/11111111-1111-4111-8111-111111111111/", NULL,
+				 NULL, &resp, &j),
+			 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")),
+			 "11111111-1111-4111-8111-111111111111");
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
+START_TEST(unknown_route_is_404_json)
+{
+	const char *paths[] = {"/api/nope", "/nope", "/api/test/items/42", "/api/health//"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct test_response resp;
+		json_t *j;
+		ck_assert_int_eq(request("GET", paths[i], NULL, NULL, &resp, &j), 404);
+		assert_error(j, "not_found", "Not found.");
+		assert_header(&resp, "Content-Type", "application/json; charset=utf-8");
+		json_decref(j);
+		test_response_release(&resp);
+	}
+}
+END_TEST
+
+START_TEST(wrong_method_is_405_with_allow)
+{
+	struct test_response resp;
+	json_t *j;
+	ck_assert_int_eq(request("DELETE", "/api/health", NULL, NULL, &resp, &j), 405);
+	assert_error(j, "method_not_allowed", "Method \"DELETE\" not allowed.");
+	assert_header(&resp, "Allow", "GET, HEAD, OPTIONS");
+	json_decref(j);
+	test_response_release(&resp);
+	ck_assert_int_eq(request("GET", "/api/test/echo", NULL, NULL, &resp, &j), 405);
+	assert_header(&resp, "Allow", "POST, OPTIONS");
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
+START_TEST(body_over_the_limit_is_413)
+{
+	struct test_response resp;
+	json_t *j;
+	size_t len = 5000;
+	char *big = xmalloc(len + 1);
+	memset(big, ' ', len);
+	big[0] = '{';
+	big[len - 1] = '}';
+	big[len] = '\0';
+	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS, big, &resp, &j), 413);
+	assert_error(j, "payload_too_large", "Request body is too large.");
+	json_decref(j);
+	test_response_release(&resp);
+	/* Any path: the limit is checked before routing. */
+	ck_assert_int_eq(request("POST", "/api/nope", JSON_HEADERS, big, &resp, &j), 413);
+	json_decref(j);
+	test_response_release(&resp);
+	free(big);
+}
+END_TEST
+
+START_TEST(non_json_content_type_is_415)
+{
+	struct test_response resp;
+	json_t *j;
+	const char *plain[] = {"Content-Type: text/plain", NULL};
+	const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+	ck_assert_int_eq(request("POST", "/api/test/echo", plain, "hello", &resp, &j), 415);
+	assert_error(j, "unsupported_media_type", "Unsupported media type \"text/plain\" in request.");
+	json_decref(j);
+	test_response_release(&resp);
+	ck_assert_int_eq(request("POST", "/api/test/echo", form, "a=b", &resp, &j), 415);
+	assert_error(j, "unsupported_media_type",
+		     "Unsupported media type \"application/x-www-form-urlencoded\" in request.");
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
+START_TEST(json_bodies)
+{
+	struct test_response resp;
+	json_t *j;
+	const char *charset[] = {"Content-Type: application/json; charset=utf-8", NULL};
+
+	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS, "{\"username\": \"alice\",",
+				 &resp, &j),
+			 400);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "parse_error");
+	ck_assert(!strncmp(json_string_value(json_object_get(j, "detail")), "JSON parse error - ", 19));
+	json_decref(j);
+	test_response_release(&resp);
+
+	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS, "[\"alice\"]", &resp, &j), 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "non_field_errors"), 0)),
+			 "Invalid data. Expected a dictionary, but got list.");
+	json_decref(j);
+	test_response_release(&resp);
+
+	/* Valid JSON with a charset parameter, non-ASCII text kept as UTF-8 on the way out. */
+	ck_assert_int_eq(request("POST", "/api/test/echo", charset, "{\"name\": \"Carol Nu\\u00f1ez\"}",
+				 &resp, &j),
+			 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "Carol Nu\xc3\xb1" "ez");
+	ck_assert_ptr_nonnull(strstr(strbuf_str(&resp.body), "Nu\xc3\xb1" "ez"));
+	ck_assert_ptr_null(strstr(strbuf_str(&resp.body), ": "));
+	json_decref(j);
+	test_response_release(&resp);
+
+	/* No body at all is an empty object, as DRF. */
+	ck_assert_int_eq(request("POST", "/api/test/echo", NULL, NULL, &resp, &j), 200);
+	ck_assert(json_is_object(j) && json_object_size(j) == 0);
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
+START_TEST(cors_headers_and_preflight)
+{
+	struct test_response resp;
+	json_t *j;
+	const char *allowed[] = {"Origin: http://localhost:5173", NULL};
+	const char *evil[] = {"Origin: http://evil.example", NULL};
+	const char *preflight[] = {"Origin: http://localhost:5173", "Access-Control-Request-Method: POST",
+				   "Access-Control-Request-Headers: authorization, content-type", NULL};
+	const char *evil_preflight[] = {"Origin: http://evil.example",
+					"Access-Control-Request-Method: POST", NULL};
+
+	ck_assert_int_eq(request("GET", "/api/health", allowed, NULL, &resp, &j), 200);
+	assert_header(&resp, "Access-Control-Allow-Origin", "http://localhost:5173");
+	assert_header(&resp, "Vary", "Origin");
+	json_decref(j);
+	test_response_release(&resp);
+
+	ck_assert_int_eq(request("GET", "/api/health", evil, NULL, &resp, &j), 200);
+	assert_header(&resp, "Access-Control-Allow-Origin", NULL);
+	json_decref(j);
+	test_response_release(&resp);
+
+	ck_assert_int_eq(request("OPTIONS", "/api/test/echo", preflight, NULL, &resp, NULL), 200);
+	assert_header(&resp, "Access-Control-Allow-Origin", "http://localhost:5173");
+	assert_header(&resp, "Access-Control-Allow-Methods", "DELETE, GET, OPTIONS, PATCH, POST, PUT");
+	assert_header(&resp, "Access-Control-Max-Age", "86400");
+	char *headers = test_response_header(&resp, "Access-Control-Allow-Headers");
+	ck_assert_ptr_nonnull(headers);
+	ck_assert_ptr_nonnull(strstr(headers, "authorization"));
+	ck_assert_ptr_nonnull(strstr(headers, "content-type"));
+	free(headers);
+	ck_assert_int_eq(resp.body.len, 0);
+	test_response_release(&resp);
+
+	ck_assert_int_eq(request("OPTIONS", "/api/test/echo", evil_preflight, NULL, &resp, NULL), 200);
+	assert_header(&resp, "Access-Control-Allow-Origin", NULL);
+	assert_header(&resp, "Access-Control-Allow-Methods", NULL);
+	test_response_release(&resp);
+
+	/* Plain OPTIONS, not a preflight: the route's description with Allow. */
+	ck_assert_int_eq(request("OPTIONS", "/api/test/echo", NULL, NULL, &resp, &j), 200);
+	assert_header(&resp, "Allow", "POST, OPTIONS");
+	ck_assert(json_is_array(json_object_get(j, "parses")));
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
+START_TEST(health_follows_the_database)
+{
+	struct test_response resp;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", "/api/health", NULL, NULL, &resp, &j), 200);
+	json_decref(j);
+	test_response_release(&resp);
+
+	ck_assert_int_eq(test_pg_stop(), 0);
+	ck_assert_int_eq(request("GET", "/api/health", NULL, NULL, &resp, &j), 503);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "unavailable");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "database")), "down");
+	json_decref(j);
+	test_response_release(&resp);
+
+	/* Same server process: the pool reconnects by itself once the database is back. */
+	ck_assert_int_eq(test_pg_start(), 0);
+	ck_assert_int_eq(request("GET", "/api/health", NULL, NULL, &resp, &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "database")), "ok");
+	json_decref(j);
+	test_response_release(&resp);
+	/* Every pooled connection was broken by the restart; none may fail a request. */
+	for (int i = 0; i < 10; i++) {
+		ck_assert_int_eq(request("GET", "/api/health", NULL, NULL, &resp, &j), 200);
+		json_decref(j);
+		test_response_release(&resp);
+	}
+}
+END_TEST
+
+Suite *http_suite(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase_create("conventions");
+	tcase_add_checked_fixture(tc, server_up, server_down);
+	tcase_add_test(tc, health_and_route_list);
+	tcase_add_test(tc, trailing_slash_is_answered_directly);
+	tcase_add_test(tc, unknown_route_is_404_json);
+	tcase_add_test(tc, wrong_method_is_405_with_allow);
+	tcase_add_test(tc, body_over_the_limit_is_413);
+	tcase_add_test(tc, non_json_content_type_is_415);
+	tcase_add_test(tc, json_bodies);
+	tcase_add_test(tc, cors_headers_and_preflight);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("database");
+	tcase_add_checked_fixture(tc, server_up, server_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, health_follows_the_database);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -76,7 +76,8 @@ void http_reply_app_error(struct http_ctx *ctx, enum app_err err)
 	switch (err) {
 	case APP_ERR_INVALID:
 	case APP_ERR_CONFLICT:
-		http_reply_validation(ctx, json_pack("{s:[s]}", "non_field_errors", "Invalid input."));
+		http_reply_validation(ctx,
+				      json_pack("{s:[s]}", "non_field_errors", "Invalid input."));
 		break;
 	case APP_ERR_UNAUTHENTICATED:
 		http_reply_error(ctx, 401, "not_authenticated",
@@ -86,9 +87,7 @@ void http_reply_app_error(struct http_ctx *ctx, enum app_err err)
 		http_reply_error(ctx, 403, "permission_denied",
 				 "You do not have permission to perform this action.");
 		break;
-	case APP_ERR_NOT_FOUND:
-		http_reply_error(ctx, 404, "not_found", "Not found.");
-		break;
+	case APP_ERR_NOT_FOUND: http_reply_error(ctx, 404, "not_found", "Not found."); break;
 	case APP_ERR_TOO_LARGE:
 		http_reply_error(ctx, 413, "payload_too_large", "Request body is too large.");
 		break;
@@ -105,9 +104,7 @@ void http_reply_app_error(struct http_ctx *ctx, enum app_err err)
 	case APP_OK:
 	case APP_ERR_RETRY:
 	case APP_ERR_INTERNAL:
-	default:
-		http_reply_error(ctx, 500, "error", "A server error occurred.");
-		break;
+	default: http_reply_error(ctx, 500, "error", "A server error occurred."); break;
 	}
 }
 
@@ -166,16 +163,18 @@ int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
 			       JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
 	if (!j) {
 		struct strbuf detail = STRBUF_INIT;
-		strbuf_addf(&detail, "JSON parse error - %s: line %d column %d (char %d)", error.text,
-			    error.line, error.column, error.position);
+		strbuf_addf(&detail, "JSON parse error - %s: line %d column %d (char %d)",
+			    error.text, error.line, error.column, error.position);
 		http_reply_error(ctx, 400, "parse_error", strbuf_str(&detail));
 		strbuf_release(&detail);
 		return -1;
 	}
 	if (!json_is_object(j)) {
 		struct strbuf msg = STRBUF_INIT;
-		strbuf_addf(&msg, "Invalid data. Expected a dictionary, but got %s.", json_type_name(j));
-		http_reply_validation(ctx, json_pack("{s:[s]}", "non_field_errors", strbuf_str(&msg)));
+		strbuf_addf(&msg, "Invalid data. Expected a dictionary, but got %s.",
+			    json_type_name(j));
+		http_reply_validation(ctx,
+				      json_pack("{s:[s]}", "non_field_errors", strbuf_str(&msg)));
 		strbuf_release(&msg);
 		json_decref(j);
 		return -1;
@@ -189,8 +188,8 @@ int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
 static int is_api_path(const char *path)
 {
 	return !strncmp(path, "/api", 4) && (path[4] == '\0' || path[4] == '/' || path[4] == '.')
-		   ? 1
-		   : !strncmp(path, "/media/", 7);
+		       ? 1
+		       : !strncmp(path, "/media/", 7);
 }
 
 /* Adds the CORS headers; returns 1 if the request is a preflight (already answered). */
@@ -233,9 +232,9 @@ static int body_too_large(const struct http_ctx *ctx)
 static void reply_options(struct http_ctx *ctx)
 {
 	http_reply_json(ctx, 200,
-			json_pack("{s:s,s:s,s:[s],s:[s]}", "name", ctx->route ? ctx->route->pattern : "",
-				  "description", "", "renders", "application/json", "parses",
-				  "application/json"));
+			json_pack("{s:s,s:s,s:[s],s:[s]}", "name",
+				  ctx->route ? ctx->route->pattern : "", "description", "",
+				  "renders", "application/json", "parses", "application/json"));
 }
 
 static void route_request(struct http_ctx *ctx, const char *path)

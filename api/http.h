@@ -39,7 +39,7 @@ struct http_ctx {
 	const struct route *route;
 	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order, owned */
 	size_t nparams;
-	json_t *j_body;                /* parsed body, owned; see http_json_object_or_reply */
+	json_t *j_body; /* parsed body, owned; see http_json_object_or_reply */
 	int replied;
 };
 
@@ -64,8 +64,7 @@ enum route_match router_match(const struct router *router, const char *method, c
 			      struct strbuf *allow);
 
 /* The ulfius callback for every request; user_data is the struct app. */
-int http_dispatch(const struct _u_request *request, struct _u_response *response,
-		  void *user_data);
+int http_dispatch(const struct _u_request *request, struct _u_response *response, void *user_data);
 
 /* Path parameter i of the matched route; borrowed for the request. */
 const char *http_param(const struct http_ctx *ctx, size_t i);

@@ -41,8 +41,9 @@ static void get_health(struct http_ctx *ctx)
 	if (db_pool_ping(ctx->app->pool) == APP_OK)
 		http_reply_json(ctx, 200, json_pack("{s:s,s:s}", "status", "ok", "database", "ok"));
 	else
-		http_reply_json(ctx, 503,
-				json_pack("{s:s,s:s}", "status", "unavailable", "database", "down"));
+		http_reply_json(
+			ctx, 503,
+			json_pack("{s:s,s:s}", "status", "unavailable", "database", "down"));
 }
 
 static const struct route meta_table[] = {

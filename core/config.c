@@ -1,6 +1,8 @@
 /* Settings from the environment; see config.h. Reads getenv() only here. */
 #include "core/config.h"
 
+#include "core/log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -49,8 +51,8 @@ static void env_int(const char *name, long fallback, long min, long max, long *o
 	if (!value)
 		return;
 	if (parse_long(value, &v) || v < min || v > max) {
-		strbuf_addf(errors, "%s: expected a whole number from %ld to %ld, got \"%s\"\n", name,
-			    min, max, value);
+		strbuf_addf(errors, "%s: expected a whole number from %ld to %ld, got \"%s\"\n",
+			    name, min, max, value);
 		return;
 	}
 	*out = v;
@@ -72,10 +74,22 @@ int config_parse_duration(const char *text, long *seconds)
 		n = n * 10 + (*p++ - '0');
 	}
 	switch (*p) {
-	case 's': unit = 1; p++; break;
-	case 'm': unit = 60; p++; break;
-	case 'h': unit = 3600; p++; break;
-	case 'd': unit = 86400; p++; break;
+	case 's':
+		unit = 1;
+		p++;
+		break;
+	case 'm':
+		unit = 60;
+		p++;
+		break;
+	case 'h':
+		unit = 3600;
+		p++;
+		break;
+	case 'd':
+		unit = 86400;
+		p++;
+		break;
 	default: break;
 	}
 	while (isspace((unsigned char)*p))
@@ -94,7 +108,8 @@ static void env_duration(const char *name, long fallback, long *out, struct strb
 		return;
 	if (config_parse_duration(value, out) || *out <= 0) {
 		strbuf_addf(errors,
-			    "%s: expected a positive duration such as 300, 300s, 5m, 1h or 1d, got \"%s\"\n",
+			    "%s: expected a positive duration such as 300, 300s, 5m, 1h or 1d, got "
+			    "\"%s\"\n",
 			    name, value);
 		*out = fallback;
 	}
@@ -122,13 +137,14 @@ static void parse_origins(struct config *cfg, struct strbuf *errors)
 		char *origin = xstrndup(start, (size_t)(end - start));
 		if (strncmp(origin, "http://", 7) && strncmp(origin, "https://", 8)) {
 			strbuf_addf(errors,
-				    "CORS_ALLOWED_ORIGINS: \"%s\" is not an origin (scheme://host[:port])\n",
+				    "CORS_ALLOWED_ORIGINS: \"%s\" is not an origin "
+				    "(scheme://host[:port])\n",
 				    origin);
 			free(origin);
 			continue;
 		}
-		cfg->cors_origins = xrealloc(cfg->cors_origins,
-					     (cfg->n_cors_origins + 1) * sizeof(*cfg->cors_origins));
+		cfg->cors_origins = xrealloc(cfg->cors_origins, (cfg->n_cors_origins + 1) *
+									sizeof(*cfg->cors_origins));
 		cfg->cors_origins[cfg->n_cors_origins++] = origin;
 	}
 }
@@ -177,6 +193,13 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	cfg->smtp_url = env_dup("SMTP_URL", NULL);
 	cfg->media_root = env_dup("MEDIA_ROOT", "var/media");
 	cfg->migrations_dir = env_dup("MIGRATIONS_DIR", DEVSEARCH_SQL_DIR);
+	const char *level = env("LOG_LEVEL");
+	cfg->log_level = level ? log_level_parse(level) : LOG_INFO;
+	if (cfg->log_level < 0) {
+		strbuf_addf(errors, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"\n",
+			    level);
+		cfg->log_level = LOG_INFO;
+	}
 	return errors->len == errors_before ? 0 : -1;
 }
 
@@ -186,13 +209,15 @@ int config_check_serve(const struct config *cfg, struct strbuf *errors)
 
 	if (!strcmp(cfg->jwt_algorithm, "HS256")) {
 		if (!cfg->jwt_secret)
-			strbuf_addstr(errors, "JWT_SECRET: required (at least 32 bytes) to sign tokens\n");
+			strbuf_addstr(errors,
+				      "JWT_SECRET: required (at least 32 bytes) to sign tokens\n");
 		else if (strlen(cfg->jwt_secret) < 32)
 			strbuf_addf(errors, "JWT_SECRET: must be at least 32 bytes, got %zu\n",
 				    strlen(cfg->jwt_secret));
 	} else {
 		if (!cfg->jwt_private_key_file)
-			strbuf_addf(errors, "JWT_PRIVATE_KEY_FILE: required with JWT_ALGORITHM=%s\n",
+			strbuf_addf(errors,
+				    "JWT_PRIVATE_KEY_FILE: required with JWT_ALGORITHM=%s\n",
 				    cfg->jwt_algorithm);
 		if (!cfg->jwt_public_key_file)
 			strbuf_addf(errors, "JWT_PUBLIC_KEY_FILE: required with JWT_ALGORITHM=%s\n",
@@ -200,8 +225,10 @@ int config_check_serve(const struct config *cfg, struct strbuf *errors)
 	}
 	if (!strcmp(cfg->email_backend, "smtp") && !cfg->smtp_url)
 		strbuf_addstr(errors, "SMTP_URL: required with EMAIL_BACKEND=smtp\n");
-	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) && strncmp(cfg->smtp_url, "smtps://", 8))
-		strbuf_addf(errors, "SMTP_URL: expected smtp://[user:pass@]host[:port], got \"%s\"\n",
+	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) &&
+	    strncmp(cfg->smtp_url, "smtps://", 8))
+		strbuf_addf(errors,
+			    "SMTP_URL: expected smtp://[user:pass@]host[:port], got \"%s\"\n",
 			    cfg->smtp_url);
 	return errors->len == errors_before ? 0 : -1;
 }

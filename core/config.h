@@ -11,13 +11,13 @@
 #include "core/util.h"
 
 struct config {
-	char *database_url;          /* NULL: libpq's PG* variables decide */
-	int port;                    /* PORT, default 8000 */
-	int http_threads;            /* HTTP_THREADS, default: number of cores */
-	int db_pool_size;            /* DB_POOL_SIZE, default: HTTP_THREADS + 1 */
-	long max_body_bytes;         /* MAX_BODY_BYTES, default 1 MiB */
-	int shutdown_timeout;        /* SHUTDOWN_TIMEOUT seconds to finish in-flight requests, default 30 */
-	char **cors_origins;         /* CORS_ALLOWED_ORIGINS, comma-separated */
+	char *database_url;   /* NULL: libpq's PG* variables decide */
+	int port;             /* PORT, default 8000 */
+	int http_threads;     /* HTTP_THREADS, default: number of cores */
+	int db_pool_size;     /* DB_POOL_SIZE, default: HTTP_THREADS + 1 */
+	long max_body_bytes;  /* MAX_BODY_BYTES, default 1 MiB */
+	int shutdown_timeout; /* SHUTDOWN_TIMEOUT seconds to finish in-flight requests, default 30 */
+	char **cors_origins;  /* CORS_ALLOWED_ORIGINS, comma-separated */
 	size_t n_cors_origins;
 	char *jwt_secret;            /* JWT_SECRET */
 	char *jwt_algorithm;         /* JWT_ALGORITHM: HS256 (default), RS256, ES256 */
@@ -30,6 +30,7 @@ struct config {
 	char *smtp_url;              /* SMTP_URL, required with smtp */
 	char *media_root;            /* MEDIA_ROOT, default var/media */
 	char *migrations_dir;        /* MIGRATIONS_DIR, default the source tree's sql/ */
+	int log_level;               /* LOG_LEVEL: debug, info (default), warn, error */
 };
 
 /*

@@ -4,10 +4,27 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+
+/* A setting: written once at start, before threads exist; read-only afterwards. */
+static enum log_level min_level = LOG_INFO;
+
+void log_set_level(enum log_level level)
+{
+	min_level = level;
+}
+
+int log_level_parse(const char *name)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcasecmp(name, level_names[i]))
+			return i;
+	return -1;
+}
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
@@ -17,6 +34,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	size_t n;
 	va_list ap;
 
+	if (level < min_level)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -30,6 +49,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	n += (size_t)m;
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
+	/* libpq's messages span lines; a log entry must not. */
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\t')
+			line[i] = ' ';
 	line[n++] = '\n';
 	/* A failed log write has nowhere better to be reported. */
 	if (write(STDERR_FILENO, line, n) < 0)

@@ -21,15 +21,17 @@ static const char USAGE[] =
 	"Commands:\n"
 	"  serve [--port N]          run the API server (default port 8000, or PORT)\n"
 	"  migrate [--fake] [NNNN]   apply pending migrations, or go forwards or backwards to\n"
-	"                            NNNN (\"zero\" unapplies all); --fake records without running\n"
+	"                            NNNN (\"zero\" unapplies all); --fake records without "
+	"running\n"
 	"  showmigrations            list migrations: [X] applied, [ ] pending\n"
 	"  makemigrations NAME       write the next empty numbered up/down migration pair\n"
 	"\n"
 	"Run `devsearch COMMAND --help` for one command. Settings come from the environment:\n"
-	"DATABASE_URL, PORT, JWT_SECRET, JWT_ALGORITHM, JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE,\n"
+	"DATABASE_URL, PORT, JWT_SECRET, JWT_ALGORITHM, JWT_PRIVATE_KEY_FILE, "
+	"JWT_PUBLIC_KEY_FILE,\n"
 	"ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME, CORS_ALLOWED_ORIGINS, EMAIL_BACKEND,\n"
 	"SMTP_URL, PASSWORD_RESET_TIMEOUT, HTTP_THREADS, DB_POOL_SIZE, MAX_BODY_BYTES,\n"
-	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR (see README.md).\n";
+	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR, LOG_LEVEL (see README.md).\n";
 
 static const char SERVE_HELP[] =
 	"usage: devsearch serve [--port N]\n"
@@ -99,7 +101,8 @@ static int serve(struct config *cfg, int argc, char **argv)
 		if (!strcmp(argv[i], "--port") && i + 1 < argc) {
 			long v = strtol(argv[++i], &end, 10);
 			if (*end || v < 0 || v > 65535)
-				return usage_error(SERVE_HELP, "--port takes a number from 0 to 65535");
+				return usage_error(SERVE_HELP,
+						   "--port takes a number from 0 to 65535");
 			port = (int)v;
 		} else {
 			return usage_error(SERVE_HELP, "unknown argument");
@@ -190,6 +193,7 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	log_set_level((enum log_level)cfg.log_level);
 	if (!strcmp(cmd, "serve"))
 		ret = serve(&cfg, argc - 2, argv + 2);
 	else if (!strcmp(cmd, "migrate"))

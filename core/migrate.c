@@ -35,7 +35,8 @@ static int parse_up_name(const char *file, int *number, char **name)
 	if (file[4] != '_')
 		return 0;
 	for (size_t i = 5; i < len - suffix; i++)
-		if (!islower((unsigned char)file[i]) && !isdigit((unsigned char)file[i]) && file[i] != '_')
+		if (!islower((unsigned char)file[i]) && !isdigit((unsigned char)file[i]) &&
+		    file[i] != '_')
 			return 0;
 	*number = atoi(file);
 	*name = xstrndup(file, len - suffix);
@@ -82,8 +83,8 @@ int migration_set_load(const char *dir, struct migration_set *set, struct strbuf
 			strbuf_addf(errors, "%s: missing its down file %s\n", set->files[i].up_path,
 				    set->files[i].down_path);
 		if (i && set->files[i].number == set->files[i - 1].number)
-			strbuf_addf(errors, "%s and %s have the same number\n", set->files[i - 1].up_path,
-				    set->files[i].up_path);
+			strbuf_addf(errors, "%s and %s have the same number\n",
+				    set->files[i - 1].up_path, set->files[i].up_path);
 	}
 	return errors->len == errors_before ? 0 : -1;
 }
@@ -164,7 +165,9 @@ static int verify_applied(struct db_conn *conn, const struct migration_set *set,
 	for (size_t i = 0; i < n_applied; i++) {
 		const struct migration_file *file = find_file(set, applied[i].name);
 		if (!file) {
-			fprintf(stderr, "error: migration %s is applied but has no file in the migrations folder\n",
+			fprintf(stderr,
+				"error: migration %s is applied but has no file in the migrations "
+				"folder\n",
 				applied[i].name);
 			problems++;
 			continue;
@@ -175,8 +178,10 @@ static int verify_applied(struct db_conn *conn, const struct migration_set *set,
 		}
 		if (strcmp(checksum, applied[i].checksum)) {
 			fprintf(stderr,
-				"error: %s has changed since it was applied (checksum %.12s..., recorded %.12s...); "
-				"restore it, and put schema changes in a new migration (devsearch makemigrations NAME)\n",
+				"error: %s has changed since it was applied (checksum %.12s..., "
+				"recorded %.12s...); "
+				"restore it, and put schema changes in a new migration (devsearch "
+				"makemigrations NAME)\n",
 				file->up_path, checksum, applied[i].checksum);
 			problems++;
 		}
@@ -226,7 +231,8 @@ static int run_step(struct db_conn *conn, const struct migration_file *file, int
 	err = forwards ? migration_apply(conn, file->name, checksum, script)
 		       : migration_revert(conn, file->name, script);
 	if (err != APP_OK) {
-		fprintf(stderr, "\nerror: %s %s failed; nothing of it was kept (see the log above)\n",
+		fprintf(stderr,
+			"\nerror: %s %s failed; nothing of it was kept (see the log above)\n",
 			forwards ? "applying" : "unapplying", file->name);
 		goto out;
 	}
@@ -243,7 +249,8 @@ out:
  * "zero" (target == set->n): revert everything.
  */
 static int run_plan(struct db_conn *conn, const struct migration_set *set,
-		    const struct applied_migration *applied, size_t n_applied, long target, int fake)
+		    const struct applied_migration *applied, size_t n_applied, long target,
+		    int fake)
 {
 	int steps = 0;
 	int limit = target < 0 ? INT_MAX : target == (long)set->n ? -1 : set->files[target].number;
@@ -299,7 +306,8 @@ int migrate_command(const struct config *cfg, const char *target, int fake)
 	if (verify_applied(conn, &set, applied, n_applied))
 		goto out;
 	printf("Operations to perform:\n  %s migrations in %s%s\nRunning migrations:\n",
-	       fake ? "Record" : "Apply", cfg->migrations_dir, fake ? " (fake: no SQL is run)" : "");
+	       fake ? "Record" : "Apply", cfg->migrations_dir,
+	       fake ? " (fake: no SQL is run)" : "");
 	if (run_plan(conn, &set, applied, n_applied, target_index, fake))
 		goto out;
 	ret = 0;
@@ -366,13 +374,16 @@ static int write_new_file(const char *path, const char *text)
 int makemigrations_command(const struct config *cfg, const char *name)
 {
 	struct migration_set set = {0};
-	struct strbuf errors = STRBUF_INIT, base = STRBUF_INIT, up = STRBUF_INIT, down = STRBUF_INIT;
+	struct strbuf errors = STRBUF_INIT, base = STRBUF_INIT, up = STRBUF_INIT,
+		      down = STRBUF_INIT;
 	char *up_path = NULL, *down_path = NULL;
 	int ret = 1;
 
 	for (const char *p = name; *p; p++) {
 		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_') {
-			fprintf(stderr, "error: a migration name is lowercase letters, digits and _, got \"%s\"\n",
+			fprintf(stderr,
+				"error: a migration name is lowercase letters, digits and _, got "
+				"\"%s\"\n",
 				name);
 			goto out;
 		}
@@ -393,10 +404,12 @@ int makemigrations_command(const struct config *cfg, const char *name)
 	strbuf_addf(&base, "%04d_%s", number, name);
 	up_path = join_path(cfg->migrations_dir, strbuf_str(&base), UP_SUFFIX);
 	down_path = join_path(cfg->migrations_dir, strbuf_str(&base), DOWN_SUFFIX);
-	strbuf_addf(&up, "-- %s: forwards.\n-- Runs in one transaction with its bookkeeping: no BEGIN/COMMIT here.\n\n",
+	strbuf_addf(&up,
+		    "-- %s: forwards.\n-- Runs in one transaction with its bookkeeping: no "
+		    "BEGIN/COMMIT here.\n\n",
 		    strbuf_str(&base));
-	strbuf_addf(&down, "-- %s: backwards; undoes exactly what %s%s does.\n\n", strbuf_str(&base),
-		    strbuf_str(&base), UP_SUFFIX);
+	strbuf_addf(&down, "-- %s: backwards; undoes exactly what %s%s does.\n\n",
+		    strbuf_str(&base), strbuf_str(&base), UP_SUFFIX);
 	if (write_new_file(up_path, strbuf_str(&up)))
 		goto out;
 	if (write_new_file(down_path, strbuf_str(&down))) {
@@ -439,7 +452,8 @@ int migrate_check_current(struct db_conn *conn, const char *dir)
 		}
 	}
 	if (n_pending) {
-		fprintf(stderr, "error: %zu migration%s pending (%s); run `devsearch migrate` first\n",
+		fprintf(stderr,
+			"error: %zu migration%s pending (%s); run `devsearch migrate` first\n",
 			n_pending, n_pending == 1 ? "" : "s", strbuf_str(&pending));
 		goto out;
 	}

@@ -14,7 +14,7 @@
 
 struct migration_file {
 	int number;
-	char *name;      /* "0001_initial" */
+	char *name; /* "0001_initial" */
 	char *up_path;
 	char *down_path;
 };

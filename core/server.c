@@ -53,7 +53,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static int start_daemon(struct server *server, unsigned threads, unsigned extra_flags)
 {
 	struct MHD_OptionItem options[] = {
-		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL}, /* first, or MHD logs by itself */
+		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log,
+		 NULL}, /* first, or MHD logs by itself */
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, server},
 		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_started, server},
 		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
@@ -61,7 +62,8 @@ static int start_daemon(struct server *server, unsigned threads, unsigned extra_
 		{MHD_OPTION_END, 0, NULL},
 	};
 	/* ITC is what lets MHD_quiesce_daemon stop the listener of a thread pool. */
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | extra_flags;
+	unsigned flags =
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | extra_flags;
 	return ulfius_start_framework_with_mhd_options(&server->instance, flags, options);
 }
 
@@ -72,7 +74,8 @@ int server_start(struct app *app, int port, struct server **out)
 
 	*out = NULL;
 	atomic_init(&server->in_flight, 0);
-	if (ulfius_init_instance(&server->instance, port ? (unsigned)port : 8000, NULL, NULL) != U_OK) {
+	if (ulfius_init_instance(&server->instance, port ? (unsigned)port : 8000, NULL, NULL) !=
+	    U_OK) {
 		log_error("http server: cannot initialise ulfius");
 		free(server);
 		return -1;

@@ -31,7 +31,7 @@ struct db_pool {
 	char *database_url;
 	struct db_conn **conns; /* NULL where not yet opened */
 	int size;
-	int *idle;              /* indexes of free slots */
+	int *idle; /* indexes of free slots */
 	int n_idle;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
@@ -191,8 +191,8 @@ enum app_err db_exec_binary(struct db_conn *conn, const char *sql, int nparams,
 	return err;
 }
 
-enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams,
-		     const char *const *params, PGresult **res)
+enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params,
+		     PGresult **res)
 {
 	return db_exec_binary(conn, sql, nparams, params, NULL, NULL, res);
 }
@@ -242,8 +242,7 @@ enum app_err db_commit(struct db_conn *conn)
 
 void db_rollback(struct db_conn *conn)
 {
-	if (PQstatus(conn->pg) == CONNECTION_OK &&
-	    PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+	if (PQstatus(conn->pg) == CONNECTION_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
 		exec_simple(conn, "ROLLBACK");
 	conn->in_transaction = 0;
 }

@@ -32,8 +32,8 @@ void db_conn_free(struct db_conn *conn);
  * A connection lost outside a transaction is re-opened and the statement
  * retried once, so a database restart costs no request.
  */
-enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams,
-		     const char *const *params, PGresult **res);
+enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params,
+		     PGresult **res);
 
 /* Like db_exec with per-parameter lengths and formats (1 = binary), for bytea. */
 enum app_err db_exec_binary(struct db_conn *conn, const char *sql, int nparams,

@@ -14,11 +14,10 @@
 /* An arbitrary constant that names "devsearch migrations" among advisory locks. */
 static const char SQL_LOCK[] = "SELECT pg_advisory_lock(7240113021)";
 static const char SQL_UNLOCK[] = "SELECT pg_advisory_unlock(7240113021)";
-static const char SQL_CREATE_TABLE[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" name text PRIMARY KEY,"
-	" checksum text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+static const char SQL_CREATE_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+				       " name text PRIMARY KEY,"
+				       " checksum text NOT NULL,"
+				       " applied_at timestamptz NOT NULL DEFAULT now())";
 static const char SQL_TABLE_EXISTS[] = "SELECT to_regclass('schema_migrations') IS NOT NULL";
 static const char SQL_LIST[] = "SELECT name, checksum FROM schema_migrations ORDER BY name";
 static const char SQL_CHECKSUM[] = "SELECT encode(sha256($1::bytea), 'hex')";
@@ -40,8 +39,7 @@ enum app_err migration_ensure_table(struct db_conn *conn)
 	return db_exec(conn, SQL_CREATE_TABLE, 0, NULL, NULL);
 }
 
-enum app_err migration_list_applied(struct db_conn *conn, struct applied_migration **out,
-				    size_t *n)
+enum app_err migration_list_applied(struct db_conn *conn, struct applied_migration **out, size_t *n)
 {
 	PGresult *res = NULL;
 	enum app_err err;

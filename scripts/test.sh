@@ -40,6 +40,8 @@ export DEVSEARCH_BIN="$build_dir/devsearch"
 export DEVSEARCH_SQL_DIR="$root/sql"
 export JWT_SECRET="devsearch-test-jwt-secret-0123456789abcdefghijkl"
 export CK_DEFAULT_TIMEOUT=60
+# Servers started by the tests log warnings and errors only, so the report stays readable.
+export LOG_LEVEL="${LOG_LEVEL:-warn}"
 
 if [[ $build_dir == *asan* ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

@@ -187,8 +187,9 @@ int test_run(const char *const *args, const char *const *env, struct strbuf *out
 static int pg_ctl(const char *action)
 {
 	struct strbuf cmd = STRBUF_INIT;
-	strbuf_addf(&cmd, "'%s' %s '%s' %s >/dev/null 2>&1", test_env("DEVSEARCH_TEST_PGCTL"), action,
-		    test_env("DEVSEARCH_TEST_PGDIR"), !strcmp(action, "start") ? "devsearch_test" : "");
+	strbuf_addf(&cmd, "'%s' %s '%s' %s >/dev/null 2>&1", test_env("DEVSEARCH_TEST_PGCTL"),
+		    action, test_env("DEVSEARCH_TEST_PGDIR"),
+		    !strcmp(action, "start") ? "devsearch_test" : "");
 	int rc = system(strbuf_str(&cmd));
 	strbuf_release(&cmd);
 	return rc;
@@ -206,7 +207,8 @@ int test_pg_start(void)
 
 int test_free_port(void)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(addr);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert(fd >= 0);

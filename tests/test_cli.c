@@ -105,19 +105,21 @@ START_TEST(migrate_forwards_and_show)
 	fixture_init(&fx);
 
 	ck_assert_int_eq(run(&fx, SHOW, &out), 0);
-	ck_assert_str_eq(strbuf_str(&out), "[ ] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
+	ck_assert_str_eq(strbuf_str(&out),
+			 "[ ] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
 	ck_assert_int_eq(run(&fx, MIGRATE, &out), 0);
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "Applying 0001_initial... OK"));
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "Applying 0003_gadgets... OK"));
 	ck_assert(table_exists(&fx, "projects") && table_exists(&fx, "widgets") &&
 		  table_exists(&fx, "gadgets"));
 	ck_assert_int_eq(run(&fx, SHOW, &out), 0);
-	ck_assert_str_eq(strbuf_str(&out), "[X] 0001_initial\n[X] 0002_widgets\n[X] 0003_gadgets\n");
+	ck_assert_str_eq(strbuf_str(&out),
+			 "[X] 0001_initial\n[X] 0002_widgets\n[X] 0003_gadgets\n");
 	/* Again: nothing to do. */
 	ck_assert_int_eq(run(&fx, MIGRATE, &out), 0);
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "No migrations to apply."));
-	char *checksum = test_sql_value(fx.db_url,
-					"SELECT checksum FROM schema_migrations WHERE name = '0002_widgets'");
+	char *checksum = test_sql_value(
+		fx.db_url, "SELECT checksum FROM schema_migrations WHERE name = '0002_widgets'");
 	ck_assert_ptr_nonnull(checksum);
 	ck_assert_int_eq(strlen(checksum), 64);
 	free(checksum);
@@ -150,7 +152,8 @@ START_TEST(migrate_to_a_target_both_ways)
 	ck_assert(!table_exists(&fx, "widgets") && !table_exists(&fx, "gadgets"));
 	ck_assert(table_exists(&fx, "projects"));
 	ck_assert_int_eq(run(&fx, SHOW, &out), 0);
-	ck_assert_str_eq(strbuf_str(&out), "[X] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
+	ck_assert_str_eq(strbuf_str(&out),
+			 "[X] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
 
 	/* All the way down runs 0001's down file too, then back up. */
 	ck_assert_int_eq(run(&fx, to_zero, &out), 0);
@@ -177,7 +180,8 @@ START_TEST(migrate_fake_records_without_running)
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "Applying 0001_initial... FAKED"));
 	ck_assert(!table_exists(&fx, "users"));
 	ck_assert_int_eq(run(&fx, SHOW, &out), 0);
-	ck_assert_str_eq(strbuf_str(&out), "[X] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
+	ck_assert_str_eq(strbuf_str(&out),
+			 "[X] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
 
 	/* The rest for real, then fake its way back: the tables stay, the records go. */
 	ck_assert_int_eq(run(&fx, MIGRATE, &out), 0);
@@ -186,7 +190,8 @@ START_TEST(migrate_fake_records_without_running)
 	ck_assert_int_eq(run(&fx, fake_back, &out), 0);
 	ck_assert(table_exists(&fx, "widgets") && table_exists(&fx, "gadgets"));
 	ck_assert_int_eq(run(&fx, SHOW, &out), 0);
-	ck_assert_str_eq(strbuf_str(&out), "[X] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
+	ck_assert_str_eq(strbuf_str(&out),
+			 "[X] 0001_initial\n[ ] 0002_widgets\n[ ] 0003_gadgets\n");
 	(void)to_0001;
 	fixture_release(&fx);
 	strbuf_release(&out);
@@ -201,15 +206,18 @@ START_TEST(changed_migration_stops_migrate_and_serve)
 	fixture_init(&fx);
 
 	ck_assert_int_eq(run(&fx, MIGRATE, &out), 0);
-	write_file(fx.dir, "0002_widgets.up.sql", "CREATE TABLE widgets (id bigint PRIMARY KEY);\n");
+	write_file(fx.dir, "0002_widgets.up.sql",
+		   "CREATE TABLE widgets (id bigint PRIMARY KEY);\n");
 	write_file(fx.dir, "0004_more.up.sql", "SELECT 1;\n");
 	write_file(fx.dir, "0004_more.down.sql", "SELECT 1;\n");
 
 	ck_assert_int_eq(run(&fx, MIGRATE, &out), 1);
-	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "0002_widgets.up.sql has changed since it was applied"));
+	ck_assert_ptr_nonnull(
+		strstr(strbuf_str(&out), "0002_widgets.up.sql has changed since it was applied"));
 	ck_assert_ptr_null(strstr(strbuf_str(&out), "Applying 0004_more"));
 	ck_assert_int_eq(run(&fx, serve, &out), 1);
-	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "0002_widgets.up.sql has changed since it was applied"));
+	ck_assert_ptr_nonnull(
+		strstr(strbuf_str(&out), "0002_widgets.up.sql has changed since it was applied"));
 	fixture_release(&fx);
 	strbuf_release(&out);
 }
@@ -225,7 +233,8 @@ START_TEST(serve_refuses_pending_migrations)
 
 	ck_assert_int_eq(run(&fx, to_0002, &out), 0);
 	ck_assert_int_eq(run(&fx, serve, &out), 1);
-	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "1 migration pending (0003_gadgets); run `devsearch migrate`"));
+	ck_assert_ptr_nonnull(strstr(
+		strbuf_str(&out), "1 migration pending (0003_gadgets); run `devsearch migrate`"));
 	fixture_release(&fx);
 	strbuf_release(&out);
 }
@@ -250,12 +259,13 @@ START_TEST(two_migrates_at_once_apply_each_migration_once)
 		ck_assert_int_eq(test_finish(a, fd_a, &out_a), 0);
 		ck_assert_int_eq(test_finish(b, fd_b, &out_b), 0);
 		/* Every migration applied by exactly one of the two. */
-		const char *names[] = {"Applying 0001_initial", "Applying 0002_widgets", "Applying 0003_gadgets"};
+		const char *names[] = {"Applying 0001_initial", "Applying 0002_widgets",
+				       "Applying 0003_gadgets"};
 		for (size_t i = 0; i < 3; i++) {
 			int in_a = strstr(strbuf_str(&out_a), names[i]) != NULL;
 			int in_b = strstr(strbuf_str(&out_b), names[i]) != NULL;
-			ck_assert_msg(in_a + in_b == 1, "%s ran %d times:\n%s\n---\n%s", names[i], in_a + in_b,
-				      strbuf_str(&out_a), strbuf_str(&out_b));
+			ck_assert_msg(in_a + in_b == 1, "%s ran %d times:\n%s\n---\n%s", names[i],
+				      in_a + in_b, strbuf_str(&out_a), strbuf_str(&out_b));
 		}
 		char *rows = test_sql_value(fx.db_url, "SELECT count(*) FROM schema_migrations");
 		ck_assert_str_eq(rows, "3");
@@ -346,9 +356,10 @@ START_TEST(sigterm_finishes_the_request_in_flight)
 
 	snprintf(port_arg, sizeof(port_arg), "%d", port);
 	snprintf(env_port, sizeof(env_port), "SHUTDOWN_TIMEOUT=20");
+	/* The access log line of the request in flight is part of what is checked. */
 	snprintf(health, sizeof(health), "http://127.0.0.1:%d/api/health", port);
 	const char *serve[] = {"serve", "--port", port_arg, NULL};
-	const char *env[] = {env_port, NULL};
+	const char *env[] = {env_port, "LOG_LEVEL=info", NULL};
 	pid_t pid = test_spawn(serve, env, &fd_out);
 	ck_assert_msg(test_wait_http_ok(health, 20000) == 0, "server did not come up");
 
@@ -369,7 +380,8 @@ START_TEST(sigterm_finishes_the_request_in_flight)
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
 		strbuf_add(&reply, chunk, (size_t)n);
 	close(fd);
-	ck_assert_msg(!strncmp(strbuf_str(&reply), "HTTP/1.1 405", 12), "reply: %s", strbuf_str(&reply));
+	ck_assert_msg(!strncmp(strbuf_str(&reply), "HTTP/1.1 405", 12), "reply: %s",
+		      strbuf_str(&reply));
 	ck_assert_int_eq(test_finish(pid, fd_out, &out), 0);
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "finishing in-flight requests"));
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "POST /api/health 405"));

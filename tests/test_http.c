@@ -11,6 +11,7 @@
 #include "api/http.h"
 #include "api/routes.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "core/server.h"
 #include "models/db.h"
 #include "support.h"
@@ -46,6 +47,7 @@ static void server_up(void)
 	setenv("MAX_BODY_BYTES", "4096", 1);
 	ck_assert_msg(config_load(&cfg, &errors) == 0, "%s", strbuf_str(&errors));
 	strbuf_release(&errors);
+	log_set_level((enum log_level)cfg.log_level);
 	app.cfg = &cfg;
 	ck_assert_int_eq(db_pool_open(cfg.database_url, 3, &app.pool), APP_OK);
 	router = routes_build();
@@ -115,7 +117,8 @@ START_TEST(health_and_route_list)
 	int found_api = 0, found_health = 0;
 	size_t i;
 	json_t *j_route;
-	json_array_foreach(j, i, j_route) {
+	json_array_foreach(j, i, j_route)
+	{
 		ck_assert_int_eq(json_object_size(j_route), 1);
 		const char *path = json_string_value(json_object_get(j_route, "GET"));
 		found_api |= path && !strcmp(path, "/api");
@@ -144,8 +147,8 @@ START_TEST(trailing_slash_is_answered_directly)
 	ck_assert(json_is_array(j));
 	json_decref(j);
 	test_response_release(&resp);
-	ck_assert_int_eq(request("GET", "/api/test/items/11111111-1111-4111-8111-111111111111/", NULL,
-				 NULL, &resp, &j),
+	ck_assert_int_eq(request("GET", "/api/test/items/11111111-1111-4111-8111-111111111111/",
+				 NULL, NULL, &resp, &j),
 			 200);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "id")),
 			 "11111111-1111-4111-8111-111111111111");
@@ -214,7 +217,8 @@ START_TEST(non_json_content_type_is_415)
 	const char *plain[] = {"Content-Type: text/plain", NULL};
 	const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
 	ck_assert_int_eq(request("POST", "/api/test/echo", plain, "hello", &resp, &j), 415);
-	assert_error(j, "unsupported_media_type", "Unsupported media type \"text/plain\" in request.");
+	assert_error(j, "unsupported_media_type",
+		     "Unsupported media type \"text/plain\" in request.");
 	json_decref(j);
 	test_response_release(&resp);
 	ck_assert_int_eq(request("POST", "/api/test/echo", form, "a=b", &resp, &j), 415);
@@ -231,26 +235,31 @@ START_TEST(json_bodies)
 	json_t *j;
 	const char *charset[] = {"Content-Type: application/json; charset=utf-8", NULL};
 
-	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS, "{\"username\": \"alice\",",
-				 &resp, &j),
+	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS,
+				 "{\"username\": \"alice\",", &resp, &j),
 			 400);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "parse_error");
-	ck_assert(!strncmp(json_string_value(json_object_get(j, "detail")), "JSON parse error - ", 19));
+	ck_assert(!strncmp(json_string_value(json_object_get(j, "detail")), "JSON parse error - ",
+			   19));
 	json_decref(j);
 	test_response_release(&resp);
 
-	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS, "[\"alice\"]", &resp, &j), 400);
-	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "non_field_errors"), 0)),
-			 "Invalid data. Expected a dictionary, but got list.");
+	ck_assert_int_eq(request("POST", "/api/test/echo", JSON_HEADERS, "[\"alice\"]", &resp, &j),
+			 400);
+	ck_assert_str_eq(
+		json_string_value(json_array_get(json_object_get(j, "non_field_errors"), 0)),
+		"Invalid data. Expected a dictionary, but got list.");
 	json_decref(j);
 	test_response_release(&resp);
 
 	/* Valid JSON with a charset parameter, non-ASCII text kept as UTF-8 on the way out. */
-	ck_assert_int_eq(request("POST", "/api/test/echo", charset, "{\"name\": \"Carol Nu\\u00f1ez\"}",
-				 &resp, &j),
+	ck_assert_int_eq(request("POST", "/api/test/echo", charset,
+				 "{\"name\": \"Carol Nu\\u00f1ez\"}", &resp, &j),
 			 200);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "Carol Nu\xc3\xb1" "ez");
-	ck_assert_ptr_nonnull(strstr(strbuf_str(&resp.body), "Nu\xc3\xb1" "ez"));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "Carol Nu\xc3\xb1"
+									"ez");
+	ck_assert_ptr_nonnull(strstr(strbuf_str(&resp.body), "Nu\xc3\xb1"
+							     "ez"));
 	ck_assert_ptr_null(strstr(strbuf_str(&resp.body), ": "));
 	json_decref(j);
 	test_response_release(&resp);
@@ -269,8 +278,9 @@ START_TEST(cors_headers_and_preflight)
 	json_t *j;
 	const char *allowed[] = {"Origin: http://localhost:5173", NULL};
 	const char *evil[] = {"Origin: http://evil.example", NULL};
-	const char *preflight[] = {"Origin: http://localhost:5173", "Access-Control-Request-Method: POST",
-				   "Access-Control-Request-Headers: authorization, content-type", NULL};
+	const char *preflight[] = {
+		"Origin: http://localhost:5173", "Access-Control-Request-Method: POST",
+		"Access-Control-Request-Headers: authorization, content-type", NULL};
 	const char *evil_preflight[] = {"Origin: http://evil.example",
 					"Access-Control-Request-Method: POST", NULL};
 
@@ -287,7 +297,8 @@ START_TEST(cors_headers_and_preflight)
 
 	ck_assert_int_eq(request("OPTIONS", "/api/test/echo", preflight, NULL, &resp, NULL), 200);
 	assert_header(&resp, "Access-Control-Allow-Origin", "http://localhost:5173");
-	assert_header(&resp, "Access-Control-Allow-Methods", "DELETE, GET, OPTIONS, PATCH, POST, PUT");
+	assert_header(&resp, "Access-Control-Allow-Methods",
+		      "DELETE, GET, OPTIONS, PATCH, POST, PUT");
 	assert_header(&resp, "Access-Control-Max-Age", "86400");
 	char *headers = test_response_header(&resp, "Access-Control-Allow-Headers");
 	ck_assert_ptr_nonnull(headers);
@@ -297,7 +308,8 @@ START_TEST(cors_headers_and_preflight)
 	ck_assert_int_eq(resp.body.len, 0);
 	test_response_release(&resp);
 
-	ck_assert_int_eq(request("OPTIONS", "/api/test/echo", evil_preflight, NULL, &resp, NULL), 200);
+	ck_assert_int_eq(request("OPTIONS", "/api/test/echo", evil_preflight, NULL, &resp, NULL),
+			 200);
 	assert_header(&resp, "Access-Control-Allow-Origin", NULL);
 	assert_header(&resp, "Access-Control-Allow-Methods", NULL);
 	test_response_release(&resp);

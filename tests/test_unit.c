@@ -58,7 +58,8 @@ START_TEST(config_reports_every_bad_setting)
 	setenv("CORS_ALLOWED_ORIGINS", "http://ok.example, not-an-origin", 1);
 	ck_assert_int_eq(config_load(&cfg, &errors), -1);
 	const char *text = strbuf_str(&errors);
-	ck_assert_ptr_nonnull(strstr(text, "PORT: expected a whole number from 0 to 65535, got \"eighty\""));
+	ck_assert_ptr_nonnull(
+		strstr(text, "PORT: expected a whole number from 0 to 65535, got \"eighty\""));
 	ck_assert_ptr_nonnull(strstr(text, "ACCESS_TOKEN_LIFETIME"));
 	ck_assert_ptr_nonnull(strstr(text, "JWT_ALGORITHM"));
 	ck_assert_ptr_nonnull(strstr(text, "EMAIL_BACKEND"));
@@ -127,11 +128,13 @@ START_TEST(router_matches_with_and_without_trailing_slash)
 	ck_assert_int_eq(match("GET", "/api/projects", &route, params, &n, &allow), ROUTE_MATCHED);
 	ck_assert_ptr_eq(route, &table[0]);
 	ck_assert_str_eq(strbuf_str(&allow), "GET, POST, HEAD, OPTIONS");
-	ck_assert_int_eq(match("POST", "/api/projects/", &route, params, &n, &allow), ROUTE_MATCHED);
+	ck_assert_int_eq(match("POST", "/api/projects/", &route, params, &n, &allow),
+			 ROUTE_MATCHED);
 	ck_assert_ptr_eq(route, &table[1]);
 	ck_assert_int_eq(match("HEAD", "/api/projects", &route, params, &n, &allow), ROUTE_MATCHED);
 	ck_assert_ptr_eq(route, &table[0]);
-	ck_assert_int_eq(match("GET", "/api/projects//", &route, params, &n, &allow), ROUTE_NO_PATH);
+	ck_assert_int_eq(match("GET", "/api/projects//", &route, params, &n, &allow),
+			 ROUTE_NO_PATH);
 	ck_assert_int_eq(match("GET", "/api/projectsx", &route, params, &n, &allow), ROUTE_NO_PATH);
 	ck_assert_int_eq(match("GET", "/api", &route, params, &n, &allow), ROUTE_NO_PATH);
 	strbuf_release(&allow);
@@ -145,8 +148,8 @@ START_TEST(router_params_and_405)
 	size_t n;
 	struct strbuf allow = STRBUF_INIT;
 
-	ck_assert_int_eq(match("DELETE", "/api/projects/" UUID1 "/tags/" UUID2 "/", &route, params, &n,
-			       &allow),
+	ck_assert_int_eq(match("DELETE", "/api/projects/" UUID1 "/tags/" UUID2 "/", &route, params,
+			       &n, &allow),
 			 ROUTE_MATCHED);
 	ck_assert_int_eq(n, 2);
 	ck_assert_str_eq(params[0], UUID1);
@@ -154,7 +157,8 @@ START_TEST(router_params_and_405)
 	free(params[0]);
 	free(params[1]);
 	/* Not a UUID: no such path, as Django's <uuid:...> converter. */
-	ck_assert_int_eq(match("GET", "/api/projects/42", &route, params, &n, &allow), ROUTE_NO_PATH);
+	ck_assert_int_eq(match("GET", "/api/projects/42", &route, params, &n, &allow),
+			 ROUTE_NO_PATH);
 	ck_assert_int_eq(match("PUT", "/api/projects/" UUID1, &route, params, &n, &allow),
 			 ROUTE_NO_METHOD);
 	ck_assert_str_eq(strbuf_str(&allow), "GET, HEAD, OPTIONS");

@@ -193,6 +193,18 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	cfg->smtp_url = env_dup("SMTP_URL", NULL);
 	cfg->media_root = env_dup("MEDIA_ROOT", "var/media");
 	cfg->migrations_dir = env_dup("MIGRATIONS_DIR", DEVSEARCH_SQL_DIR);
+	cfg->default_from_email =
+		env_dup("DEFAULT_FROM_EMAIL", "DevSearch <noreply@devsearch.local>");
+	/* OWASP's minimum for argon2id; Django's own default is heavier (t=2, 100 MiB, p=8). */
+	env_int("ARGON2_MEMORY_COST", 19456, 19456, 4L * 1024 * 1024, &cfg->argon2_memory_kib,
+		errors);
+	env_int("ARGON2_TIME_COST", 2, 2, 100, &cfg->argon2_time_cost, errors);
+	env_int("ARGON2_PARALLELISM", 1, 1, 64, &cfg->argon2_parallelism, errors);
+	env_int("PASSWORD_HASH_SLOTS", default_threads(), 1, 1024, &cfg->password_hash_slots,
+		errors);
+	env_int("LOGIN_THROTTLE_USERNAME", 5, 1, 1000000, &cfg->throttle_username, errors);
+	env_int("LOGIN_THROTTLE_IP", 20, 1, 1000000, &cfg->throttle_ip, errors);
+	env_duration("LOGIN_THROTTLE_WINDOW", 900, &cfg->throttle_window, errors);
 	const char *level = env("LOG_LEVEL");
 	cfg->log_level = level ? log_level_parse(level) : LOG_INFO;
 	if (cfg->log_level < 0) {
@@ -255,5 +267,6 @@ void config_release(struct config *cfg)
 	free(cfg->smtp_url);
 	free(cfg->media_root);
 	free(cfg->migrations_dir);
+	free(cfg->default_from_email);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -31,6 +31,14 @@ struct config {
 	char *media_root;            /* MEDIA_ROOT, default var/media */
 	char *migrations_dir;        /* MIGRATIONS_DIR, default the source tree's sql/ */
 	int log_level;               /* LOG_LEVEL: debug, info (default), warn, error */
+	char *default_from_email;    /* DEFAULT_FROM_EMAIL, "DevSearch <noreply@devsearch.local>" */
+	long argon2_memory_kib;      /* ARGON2_MEMORY_COST KiB, default 19456 (OWASP minimum) */
+	long argon2_time_cost;       /* ARGON2_TIME_COST, default 2 */
+	long argon2_parallelism;     /* ARGON2_PARALLELISM, default 1 */
+	long password_hash_slots;    /* PASSWORD_HASH_SLOTS: concurrent hashes, default cores */
+	long throttle_username;      /* LOGIN_THROTTLE_USERNAME failures per window, default 5 */
+	long throttle_ip;            /* LOGIN_THROTTLE_IP failures per window, default 20 */
+	long throttle_window;        /* LOGIN_THROTTLE_WINDOW seconds, default 15m */
 };
 
 /*

@@ -65,5 +65,8 @@ int test_wait_http_ok(const char *url, int timeout_ms);
 Suite *unit_suite(void);
 Suite *http_suite(void);
 Suite *cli_suite(void);
+Suite *password_suite(void); /* tests/test_password.c */
+Suite *email_suite(void);    /* tests/test_email.c */
+Suite *auth_suite(void);     /* tests/test_auth.c */
 
 #endif

@@ -19,6 +19,9 @@ int main(void)
 	SRunner *runner = srunner_create(unit_suite());
 	srunner_add_suite(runner, http_suite());
 	srunner_add_suite(runner, cli_suite());
+	/* password suite */
+	/* email suite */
+	/* auth suite */
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

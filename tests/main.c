@@ -20,7 +20,7 @@ int main(void)
 	srunner_add_suite(runner, http_suite());
 	srunner_add_suite(runner, cli_suite());
 	/* password suite */
-	/* email suite */
+	srunner_add_suite(runner, email_suite());
 	/* auth suite */
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);

@@ -25,7 +25,12 @@ TEST_SRCS := $(wildcard tests/*.c)
 MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/obj/%.o)
-DEPS      := $(MAIN_OBJ:.o=.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+
+# Generated sources (in $(BUILD)/gen), linked into the library like the rest.
+# Django's common passwords, from Debian's python3-django: scripts/common-passwords.sh.
+GEN_OBJS  := $(BUILD)/obj/gen/common_passwords.o
+
+DEPS      := $(MAIN_OBJ:.o=.d) $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(GEN_OBJS:.o=.d)
 
 LIB      := $(BUILD)/libdevsearch.a
 BIN      := $(BUILD)/devsearch
@@ -75,10 +80,10 @@ $(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(LDLIBS)
 
 # Rebuilt from scratch so objects of deleted sources never linger in it.
-$(LIB): $(LIB_OBJS)
+$(LIB): $(LIB_OBJS) $(GEN_OBJS)
 	@mkdir -p $(@D)
 	@rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+	$(AR) rcs $@ $(LIB_OBJS) $(GEN_OBJS)
 
 $(BUILD)/tests/check_all: $(TEST_OBJS) $(LIB)
 	@mkdir -p $(@D)
@@ -90,6 +95,16 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+# The list is cached in build/gen/common-passwords.txt (shared with the asan
+# build), so only the first build downloads the package.
+$(BUILD)/gen/common_passwords.c: scripts/common-passwords.sh
+	@mkdir -p $(@D)
+	scripts/common-passwords.sh $@
+
+$(BUILD)/obj/gen/common_passwords.o: $(BUILD)/gen/common_passwords.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 

@@ -19,7 +19,7 @@ int main(void)
 	SRunner *runner = srunner_create(unit_suite());
 	srunner_add_suite(runner, http_suite());
 	srunner_add_suite(runner, cli_suite());
-	/* password suite */
+	srunner_add_suite(runner, password_suite());
 	srunner_add_suite(runner, email_suite());
 	/* auth suite */
 	srunner_run_all(runner, CK_NORMAL);

@@ -39,7 +39,7 @@ TEST_BIN := $(if $(TEST_SRCS),$(BUILD)/tests/check_all)
 CC ?= cc
 AR ?= ar
 
-PKGS      := libulfius jansson libjwt libpq libargon2 libmicrohttpd libcurl
+PKGS      := libulfius jansson libjwt libpq libargon2 libmicrohttpd libcrypto libcurl
 TEST_PKGS := check libcurl
 
 # $(call pkgconfig,--cflags|--libs,packages): run pkg-config, fail loudly.

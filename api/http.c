@@ -5,10 +5,13 @@
  */
 #include "api/http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -31,6 +34,23 @@ const char *http_header(const struct http_ctx *ctx, const char *name)
 const char *http_query(const struct http_ctx *ctx, const char *name)
 {
 	return u_map_get(ctx->req->map_url, name);
+}
+
+void http_client_ip(const struct http_ctx *ctx, char out[64])
+{
+	const struct sockaddr *addr = ctx->req->client_address;
+	snprintf(out, 64, "unknown");
+	if (addr && addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, out,
+			  64);
+}
+
+char *http_absolute_url(const struct http_ctx *ctx, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *host = http_header(ctx, "Host");
+	strbuf_addf(&sb, "http://%s%s", host && *host ? host : "localhost", path);
+	return strbuf_detach(&sb);
 }
 
 void http_set_header(struct http_ctx *ctx, const char *name, const char *value)
@@ -237,6 +257,49 @@ static void reply_options(struct http_ctx *ctx)
 				  "renders", "application/json", "parses", "application/json"));
 }
 
+/* SimpleJWT's answer to a refused access token on an API route. */
+static void reply_bad_token(struct http_ctx *ctx, const char *message)
+{
+	http_set_header(ctx, "WWW-Authenticate", "Bearer realm=\"api\"");
+	http_reply_json(ctx, 401,
+			json_pack("{s:s,s:s,s:[{s:s,s:s,s:s}]}", "detail",
+				  "Given token not valid for any token type", "code",
+				  "token_not_valid", "messages", "token_class", "AccessToken",
+				  "token_type", "access", "message", message));
+}
+
+/* Fill ctx->user from the Authorization header; 0, or -1 after replying. */
+static int authenticate_or_reply(struct http_ctx *ctx)
+{
+	switch (auth_authenticate(ctx->app, http_header(ctx, "Authorization"), (long)time(NULL),
+				  &ctx->user)) {
+	case AUTH_ANONYMOUS:
+	case AUTH_OK: return 0;
+	case AUTH_TOKEN_WRONG_TYPE: reply_bad_token(ctx, "Token has wrong type"); return -1;
+	case AUTH_TOKEN_INVALID: reply_bad_token(ctx, "Token is invalid or expired"); return -1;
+	case AUTH_USER_NOT_FOUND:
+		http_reply_error(ctx, 401, "user_not_found", "User not found");
+		return -1;
+	case AUTH_USER_INACTIVE:
+		http_reply_error(ctx, 401, "user_inactive", "User is inactive");
+		return -1;
+	case AUTH_UNAVAILABLE:
+	default: http_reply_app_error(ctx, APP_ERR_UNAVAILABLE); return -1;
+	}
+}
+
+static void run_handler(struct http_ctx *ctx)
+{
+	unsigned flags = ctx->route->flags;
+	if (!(flags & ROUTE_NO_AUTH) && authenticate_or_reply(ctx))
+		return;
+	if ((flags & ROUTE_LOGIN) && !ctx->user.authenticated) {
+		http_reply_app_error(ctx, APP_ERR_UNAUTHENTICATED);
+		return;
+	}
+	ctx->route->handler(ctx);
+}
+
 static void route_request(struct http_ctx *ctx, const char *path)
 {
 	struct strbuf allow = STRBUF_INIT;
@@ -258,7 +321,7 @@ static void route_request(struct http_ctx *ctx, const char *path)
 		http_reply_error(ctx, 405, "method_not_allowed", strbuf_str(&detail));
 		strbuf_release(&detail);
 	} else {
-		ctx->route->handler(ctx);
+		run_handler(ctx);
 		if (!ctx->replied) {
 			log_error("http: %s %s: handler gave no answer", method, path);
 			http_reply_app_error(ctx, APP_ERR_INTERNAL);

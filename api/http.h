@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <ulfius.h>
 
+#include "auth/login.h"
 #include "core/app.h"
 #include "core/util.h"
 
@@ -19,6 +20,13 @@
 
 struct http_ctx;
 typedef void (*route_handler)(struct http_ctx *ctx);
+
+/* How a route treats the Authorization header. */
+enum route_flags {
+	ROUTE_PUBLIC = 0,  /* anyone; a Bearer token, if sent, must be valid (as DRF) */
+	ROUTE_NO_AUTH = 1, /* the header is not looked at (meta, token and reset routes) */
+	ROUTE_LOGIN = 2,   /* a valid access token is required */
+};
 
 /*
  * One route. In pattern, "{name}" matches one path segment that must be a
@@ -29,6 +37,7 @@ struct route {
 	const char *method;
 	const char *pattern;
 	route_handler handler;
+	unsigned flags;
 };
 
 /* Per-request state; lives on the dispatcher's stack for one request. */
@@ -39,7 +48,8 @@ struct http_ctx {
 	const struct route *route;
 	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order, owned */
 	size_t nparams;
-	json_t *j_body; /* parsed body, owned; see http_json_object_or_reply */
+	json_t *j_body;        /* parsed body, owned; see http_json_object_or_reply */
+	struct auth_user user; /* who the request is from (user.authenticated) */
 	int replied;
 };
 
@@ -72,6 +82,10 @@ const char *http_param(const struct http_ctx *ctx, size_t i);
 const char *http_header(const struct http_ctx *ctx, const char *name);
 /* A query-string parameter or NULL; borrowed for the request. */
 const char *http_query(const struct http_ctx *ctx, const char *name);
+/* The client's IPv4 address as text into out (64 bytes). */
+void http_client_ip(const struct http_ctx *ctx, char out[64]);
+/* Absolute URL of path on this server, from the request's Host; new string (free()). */
+char *http_absolute_url(const struct http_ctx *ctx, const char *path);
 /* Set a response header (copied). */
 void http_set_header(struct http_ctx *ctx, const char *name, const char *value);
 

@@ -47,8 +47,8 @@ static void get_health(struct http_ctx *ctx)
 }
 
 static const struct route meta_table[] = {
-	{"GET", "/api", get_routes},
-	{"GET", "/api/health", get_health},
+	{"GET", "/api", get_routes, ROUTE_NO_AUTH},
+	{"GET", "/api/health", get_health, ROUTE_NO_AUTH},
 };
 
 void meta_routes(struct router *router)

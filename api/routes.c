@@ -2,10 +2,12 @@
 #include "api/routes.h"
 
 #include "api/meta.h"
+#include "api/users.h"
 
 struct router *routes_build(void)
 {
 	struct router *router = router_new();
 	meta_routes(router);
+	users_routes(router);
 	return router;
 }

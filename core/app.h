@@ -24,6 +24,8 @@ enum app_err {
 struct config;
 struct db_pool;
 struct router;
+struct token_keys;
+struct password_hasher;
 
 /*
  * Passed as user data to every endpoint. Immutable after start: the pool does
@@ -33,6 +35,8 @@ struct app {
 	const struct config *cfg;
 	struct db_pool *pool;
 	const struct router *router;
+	const struct token_keys *keys;
+	struct password_hasher *hasher; /* does its own locking (bounded hashing slots) */
 };
 
 #endif

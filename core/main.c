@@ -8,11 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "api/routes.h"
+#include "auth/password.h"
+#include "auth/token.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/mailer.h"
 #include "core/migrate.h"
 #include "core/server.h"
+#include "core/superuser.h"
 #include "models/db.h"
 
 static const char USAGE[] =
@@ -25,6 +31,8 @@ static const char USAGE[] =
 	"running\n"
 	"  showmigrations            list migrations: [X] applied, [ ] pending\n"
 	"  makemigrations NAME       write the next empty numbered up/down migration pair\n"
+	"  createsuperuser --username U --email E\n"
+	"                            a staff user; password from DEVSEARCH_PASSWORD or a prompt\n"
 	"\n"
 	"Run `devsearch COMMAND --help` for one command. Settings come from the environment:\n"
 	"DATABASE_URL, PORT, JWT_SECRET, JWT_ALGORITHM, JWT_PRIVATE_KEY_FILE, "
@@ -64,6 +72,13 @@ static const char MAKE_HELP[] =
 	"Write NNNN_NAME.up.sql and NNNN_NAME.down.sql in the migrations folder, NNNN being\n"
 	"the next free number; NAME is lowercase letters, digits and underscores.\n";
 
+static const char SUPERUSER_HELP[] =
+	"usage: devsearch createsuperuser --username U --email E\n"
+	"\n"
+	"Create a staff user (is_staff and is_superuser) with a profile. The password comes\n"
+	"from DEVSEARCH_PASSWORD, else from a prompt without echo (asked twice); username,\n"
+	"email and password are checked as registration checks them.\n";
+
 static int wants_help(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++)
@@ -93,6 +108,8 @@ static int serve(struct config *cfg, int argc, char **argv)
 	struct db_conn *conn = NULL;
 	struct server *server = NULL;
 	struct router *router = NULL;
+	struct token_keys *keys = NULL;
+	struct mailer *mailer = NULL;
 	sigset_t stop_signals;
 	int port = cfg->port, ret = 1;
 
@@ -108,10 +125,14 @@ static int serve(struct config *cfg, int argc, char **argv)
 			return usage_error(SERVE_HELP, "unknown argument");
 		}
 	}
-	if (config_check_serve(cfg, &errors)) {
+	if (config_check_serve(cfg, &errors) || token_keys_load(cfg, &keys, &errors)) {
 		fprintf(stderr, "%s", strbuf_str(&errors));
 		goto out;
 	}
+	app.keys = keys;
+	app.hasher = password_hasher_new(
+		(unsigned)cfg->argon2_memory_kib, (unsigned)cfg->argon2_time_cost,
+		(unsigned)cfg->argon2_parallelism, (unsigned)cfg->password_hash_slots);
 	/* Block the stop signals before any thread starts, so every thread inherits the mask. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
@@ -132,7 +153,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 
 	router = routes_build();
 	app.router = router;
-	if (server_start(&app, port, &server))
+	if (mailer_start(cfg, app.pool, &mailer) || server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",
 		 server_port(server), cfg->http_threads, cfg->db_pool_size);
@@ -142,7 +163,10 @@ static int serve(struct config *cfg, int argc, char **argv)
 	log_info("devsearch: stopped");
 	ret = 0;
 out:
+	mailer_stop(mailer);
 	router_free(router);
+	password_hasher_free(app.hasher);
+	token_keys_free(keys);
 	db_pool_free(app.pool);
 	strbuf_release(&errors);
 	return ret;
@@ -175,11 +199,12 @@ int main(int argc, char **argv)
 		fputs(USAGE, cmd ? stdout : stderr);
 		return cmd ? 0 : 2;
 	}
-	const char *help = !strcmp(cmd, "serve")            ? SERVE_HELP
-			   : !strcmp(cmd, "migrate")        ? MIGRATE_HELP
-			   : !strcmp(cmd, "showmigrations") ? SHOW_HELP
-			   : !strcmp(cmd, "makemigrations") ? MAKE_HELP
-							    : NULL;
+	const char *help = !strcmp(cmd, "serve")             ? SERVE_HELP
+			   : !strcmp(cmd, "migrate")         ? MIGRATE_HELP
+			   : !strcmp(cmd, "showmigrations")  ? SHOW_HELP
+			   : !strcmp(cmd, "makemigrations")  ? MAKE_HELP
+			   : !strcmp(cmd, "createsuperuser") ? SUPERUSER_HELP
+							     : NULL;
 	if (!help) {
 		fprintf(stderr, "error: unknown command \"%s\"\n\n%s", cmd, USAGE);
 		return 2;
@@ -194,6 +219,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level((enum log_level)cfg.log_level);
+	/* Before any thread: libcurl's global state (the mail worker uses it). */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!strcmp(cmd, "serve"))
 		ret = serve(&cfg, argc - 2, argv + 2);
 	else if (!strcmp(cmd, "migrate"))
@@ -201,11 +228,14 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "showmigrations"))
 		ret = argc == 2 ? showmigrations_command(&cfg)
 				: usage_error(SHOW_HELP, "showmigrations takes no arguments");
+	else if (!strcmp(cmd, "createsuperuser"))
+		ret = createsuperuser_command(&cfg, argc - 2, argv + 2);
 	else if (argc != 3)
 		ret = usage_error(MAKE_HELP, "makemigrations takes one NAME");
 	else
 		ret = makemigrations_command(&cfg, argv[2]);
 out:
+	curl_global_cleanup();
 	config_release(&cfg);
 	strbuf_release(&errors);
 	return ret;

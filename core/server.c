@@ -87,9 +87,11 @@ int server_start(struct app *app, int port, struct server **out)
 	ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", 0, http_dispatch, app);
 	ulfius_set_default_endpoint(&server->instance, http_dispatch, app);
 
-	unsigned threads = (unsigned)app->cfg->http_threads;
-	if (start_daemon(server, threads, MHD_USE_DUAL_STACK) != U_OK &&
-	    start_daemon(server, threads, 0) != U_OK) {
+	/*
+	 * IPv4 only: ulfius 2.7 keeps just sizeof(struct sockaddr) bytes of the client
+	 * address, which cuts IPv6 addresses short, and throttling needs them whole.
+	 */
+	if (start_daemon(server, (unsigned)app->cfg->http_threads, 0) != U_OK) {
 		log_error("http server: cannot listen on port %d", port);
 		ulfius_clean_instance(&server->instance);
 		free(server);

@@ -2,10 +2,12 @@
 #include "core/util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 static void die_oom(size_t size)
@@ -153,4 +155,84 @@ double now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *base64url_encode(const unsigned char *data, size_t len)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	for (i = 0; i + 2 < len; i += 3) {
+		unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8 | data[i + 2];
+		strbuf_addch(&sb, B64URL[v >> 18 & 63]);
+		strbuf_addch(&sb, B64URL[v >> 12 & 63]);
+		strbuf_addch(&sb, B64URL[v >> 6 & 63]);
+		strbuf_addch(&sb, B64URL[v & 63]);
+	}
+	if (len - i == 1) {
+		unsigned v = (unsigned)data[i] << 16;
+		strbuf_addch(&sb, B64URL[v >> 18 & 63]);
+		strbuf_addch(&sb, B64URL[v >> 12 & 63]);
+	} else if (len - i == 2) {
+		unsigned v = (unsigned)data[i] << 16 | (unsigned)data[i + 1] << 8;
+		strbuf_addch(&sb, B64URL[v >> 18 & 63]);
+		strbuf_addch(&sb, B64URL[v >> 12 & 63]);
+		strbuf_addch(&sb, B64URL[v >> 6 & 63]);
+	}
+	return strbuf_detach(&sb);
+}
+
+unsigned char *base64url_decode(const char *text, size_t *len)
+{
+	size_t n = strlen(text);
+	while (n && text[n - 1] == '=')
+		n--;
+	if (n % 4 == 1)
+		return NULL;
+	unsigned char *out = xmalloc(n * 3 / 4 + 1);
+	unsigned bits = 0;
+	int nbits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = text[i] ? strchr(B64URL, text[i]) : NULL;
+		if (!p) {
+			free(out);
+			return NULL;
+		}
+		bits = bits << 6 | (unsigned)(p - B64URL);
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			out[o++] = (unsigned char)(bits >> nbits & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*len = o;
+	return out;
+}
+
+void random_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			abort();
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+}
+
+void hex_encode(const unsigned char *data, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 15];
+	}
+	out[2 * n] = '\0';
 }

@@ -45,6 +45,20 @@ char *strbuf_detach(struct strbuf *sb);
 /* 1 if s is a canonical lowercase or uppercase hyphenated UUID, else 0. */
 int is_uuid(const char *s, size_t len);
 
+/* Base64url without padding (RFC 4648 §5); a new string the caller free()s. */
+char *base64url_encode(const unsigned char *data, size_t len);
+/*
+ * Decode unpadded (or padded) base64url text; a new NUL-terminated buffer the
+ * caller free()s with its length in *len, or NULL if text is not base64url.
+ */
+unsigned char *base64url_decode(const char *text, size_t *len);
+
+/* Fill buf with n random bytes from the kernel; aborts if it cannot. */
+void random_bytes(void *buf, size_t n);
+
+/* Lowercase hex of n bytes into out (2n + 1 bytes). */
+void hex_encode(const unsigned char *data, size_t n, char *out);
+
 /* Monotonic clock in milliseconds, for durations. */
 double now_ms(void);
 

@@ -52,6 +52,13 @@ static PGconn *connect_pg(const char *database_url)
 	return PQconnectdbParams(k, v, 1);
 }
 
+/* Server NOTICEs ("relation already exists, skipping") are for debugging only. */
+static void notice_to_log(void *arg, const char *message)
+{
+	(void)arg;
+	log_msg(LOG_DEBUG, "database: %s", message);
+}
+
 enum app_err db_conn_open(const char *database_url, struct db_conn **out)
 {
 	struct db_conn *conn = xcalloc(1, sizeof(*conn));
@@ -63,6 +70,7 @@ enum app_err db_conn_open(const char *database_url, struct db_conn **out)
 		*out = NULL;
 		return APP_ERR_UNAVAILABLE;
 	}
+	PQsetNoticeProcessor(conn->pg, notice_to_log, NULL);
 	*out = conn;
 	return APP_OK;
 }

@@ -16,6 +16,7 @@ PACKAGES=(
   check
   libsubunit-dev
   libcurl4-gnutls-dev
+  libssl-dev
   postgresql
   postgresql-contrib
   curl

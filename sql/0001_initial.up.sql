@@ -330,13 +330,17 @@ CREATE TABLE refresh_tokens (
     parent_jti text        NULL,
     created    timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL,
-    rotated_at timestamptz NULL
+    rotated_at timestamptz NULL,
+    -- The access token issued with this refresh token: tells which session a
+    -- request's access token belongs to ("current" in the sessions list).
+    access_jti text        NULL
 );
 
 CREATE INDEX refresh_tokens_user_id_idx    ON refresh_tokens (user_id);
 CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
 -- Purging expired tokens.
 CREATE INDEX refresh_tokens_expires_at_idx ON refresh_tokens (expires_at);
+CREATE INDEX refresh_tokens_access_jti_idx ON refresh_tokens (access_jti);
 
 CREATE TABLE blacklisted_tokens (
     jti            text        PRIMARY KEY REFERENCES refresh_tokens (jti) ON DELETE CASCADE,

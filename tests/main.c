@@ -21,7 +21,7 @@ int main(void)
 	srunner_add_suite(runner, cli_suite());
 	srunner_add_suite(runner, password_suite());
 	srunner_add_suite(runner, email_suite());
-	/* auth suite */
+	srunner_add_suite(runner, auth_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

@@ -14,6 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/routes.h"
+#include "auth/password.h"
+#include "auth/token.h"
+#include "core/log.h"
+#include "core/server.h"
+#include "models/db.h"
+
 static size_t collect(char *data, size_t size, size_t n, void *userdata)
 {
 	strbuf_add(userdata, data, size * n);
@@ -230,4 +237,52 @@ int test_wait_http_ok(const char *url, int timeout_ms)
 		nanosleep(&tick, NULL);
 	}
 	return -1;
+}
+
+void test_server_start(struct test_server *ts, const struct route *extra, size_t n)
+{
+	struct strbuf errors = STRBUF_INIT;
+	memset(ts, 0, sizeof(*ts));
+	ck_assert_msg(config_load(&ts->cfg, &errors) == 0, "%s", strbuf_str(&errors));
+	ck_assert_msg(token_keys_load(&ts->cfg, &ts->keys, &errors) == 0, "%s",
+		      strbuf_str(&errors));
+	strbuf_release(&errors);
+	log_set_level((enum log_level)ts->cfg.log_level);
+	ts->app.cfg = &ts->cfg;
+	ts->app.keys = ts->keys;
+	ts->app.hasher = password_hasher_new(
+		(unsigned)ts->cfg.argon2_memory_kib, (unsigned)ts->cfg.argon2_time_cost,
+		(unsigned)ts->cfg.argon2_parallelism, (unsigned)ts->cfg.password_hash_slots);
+	ck_assert_int_eq(db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size, &ts->app.pool),
+			 APP_OK);
+	ts->router = routes_build();
+	if (extra)
+		router_add(ts->router, extra, n);
+	ts->app.router = ts->router;
+	ck_assert_int_eq(server_start(&ts->app, 0, &ts->server), 0);
+	snprintf(ts->base, sizeof(ts->base), "http://127.0.0.1:%d", server_port(ts->server));
+}
+
+void test_server_stop(struct test_server *ts)
+{
+	server_stop(ts->server, 5);
+	router_free(ts->router);
+	db_pool_free(ts->app.pool);
+	password_hasher_free(ts->app.hasher);
+	token_keys_free(ts->keys);
+	config_release(&ts->cfg);
+}
+
+long test_call(struct test_server *ts, const char *method, const char *path,
+	       const char *const *headers, const char *body, struct test_response *resp, json_t **j)
+{
+	char url[1024];
+	snprintf(url, sizeof(url), "%s%s", ts->base, path);
+	ck_assert_int_eq(test_http(method, url, headers, body, body ? strlen(body) : 0, resp), 0);
+	if (j) {
+		*j = json_loads(strbuf_str(&resp->body), JSON_DECODE_ANY, NULL);
+		ck_assert_msg(*j != NULL, "%s %s: not JSON: %s", method, path,
+			      strbuf_str(&resp->body));
+	}
+	return resp->status;
 }

@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
+#include "api/http.h"
+#include "core/app.h"
+#include "core/config.h"
 #include "core/util.h"
 
 struct test_response {
@@ -61,6 +66,28 @@ int test_free_port(void);
 
 /* Poll url until it answers 200 or timeout_ms passes; 0 if it did. */
 int test_wait_http_ok(const char *url, int timeout_ms);
+
+/* The real server in this process on a free port, against DATABASE_URL. */
+struct test_server {
+	struct config cfg;
+	struct app app;
+	struct router *router;
+	struct server *server;
+	struct token_keys *keys;
+	char base[64];
+};
+
+/* Start it with every API route plus extra[0..n) (may be NULL); settings from the environment. */
+void test_server_start(struct test_server *ts, const struct route *extra, size_t n);
+void test_server_stop(struct test_server *ts);
+
+/*
+ * Request path on ts; *j (if j) is the parsed JSON body (caller json_decref()s;
+ * fails the test if the body is not JSON). Returns the status.
+ */
+long test_call(struct test_server *ts, const char *method, const char *path,
+	       const char *const *headers, const char *body, struct test_response *resp,
+	       json_t **j);
 
 Suite *unit_suite(void);
 Suite *http_suite(void);

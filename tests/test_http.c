@@ -9,18 +9,9 @@
 #include <string.h>
 
 #include "api/http.h"
-#include "api/routes.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "core/server.h"
-#include "models/db.h"
 #include "support.h"
 
-static struct config cfg;
-static struct app app;
-static struct router *router;
-static struct server *server;
-static char base[64];
+static struct test_server ts;
 
 static void echo_body(struct http_ctx *ctx)
 {
@@ -36,47 +27,28 @@ static void echo_param(struct http_ctx *ctx)
 }
 
 static const struct route test_routes[] = {
-	{"POST", "/api/test/echo", echo_body},
-	{"GET", "/api/test/items/{id}", echo_param},
+	{"POST", "/api/test/echo", echo_body, ROUTE_PUBLIC},
+	{"GET", "/api/test/items/{id}", echo_param, ROUTE_PUBLIC},
 };
 
 static void server_up(void)
 {
-	struct strbuf errors = STRBUF_INIT;
 	setenv("CORS_ALLOWED_ORIGINS", "http://localhost:5173", 1);
 	setenv("MAX_BODY_BYTES", "4096", 1);
-	ck_assert_msg(config_load(&cfg, &errors) == 0, "%s", strbuf_str(&errors));
-	strbuf_release(&errors);
-	log_set_level((enum log_level)cfg.log_level);
-	app.cfg = &cfg;
-	ck_assert_int_eq(db_pool_open(cfg.database_url, 3, &app.pool), APP_OK);
-	router = routes_build();
-	router_add(router, test_routes, sizeof(test_routes) / sizeof(test_routes[0]));
-	app.router = router;
-	ck_assert_int_eq(server_start(&app, 0, &server), 0);
-	snprintf(base, sizeof(base), "http://127.0.0.1:%d", server_port(server));
+	setenv("DB_POOL_SIZE", "3", 1);
+	test_server_start(&ts, test_routes, sizeof(test_routes) / sizeof(test_routes[0]));
 }
 
 static void server_down(void)
 {
-	server_stop(server, 5);
-	router_free(router);
-	db_pool_free(app.pool);
-	config_release(&cfg);
+	test_server_stop(&ts);
 }
 
-/* Request path (appended to base) and parse the JSON body into *j (caller decrefs). */
+/* Request path and parse the JSON body into *j (caller decrefs). */
 static long request(const char *method, const char *path, const char *const *headers,
 		    const char *body, struct test_response *resp, json_t **j)
 {
-	char url[512];
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	ck_assert_int_eq(test_http(method, url, headers, body, body ? strlen(body) : 0, resp), 0);
-	if (j) {
-		*j = json_loads(strbuf_str(&resp->body), JSON_DECODE_ANY, NULL);
-		ck_assert_msg(*j != NULL, "not JSON: %s", strbuf_str(&resp->body));
-	}
-	return resp->status;
+	return test_call(&ts, method, path, headers, body, resp, j);
 }
 
 static void assert_header(const struct test_response *resp, const char *name, const char *want)

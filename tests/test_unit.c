@@ -98,11 +98,11 @@ static void nothing(struct http_ctx *ctx)
 }
 
 static const struct route table[] = {
-	{"GET", "/api/projects", nothing},
-	{"POST", "/api/projects", nothing},
-	{"GET", "/api/projects/{id}", nothing},
-	{"DELETE", "/api/projects/{id}/tags/{tag_id}", nothing},
-	{"GET", "/media/{path...}", nothing},
+	{"GET", "/api/projects", nothing, ROUTE_PUBLIC},
+	{"POST", "/api/projects", nothing, ROUTE_PUBLIC},
+	{"GET", "/api/projects/{id}", nothing, ROUTE_PUBLIC},
+	{"DELETE", "/api/projects/{id}/tags/{tag_id}", nothing, ROUTE_PUBLIC},
+	{"GET", "/media/{path...}", nothing, ROUTE_PUBLIC},
 };
 
 #define UUID1 "e584c845-be56-45e0-bf65-3005c0822c1f"

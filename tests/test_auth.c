@@ -1,0 +1,903 @@
+/*
+ * Users and tokens over HTTP against the real server and database: every
+ * endpoint's success and failure paths, forged tokens, rotation and reuse
+ * detection, logout, deactivation, password change and reset, equal login
+ * timing, throttling, concurrent registrations.
+ */
+#include <jwt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/token.h"
+#include "support.h"
+
+static struct test_server ts;
+static const char PASSWORD[] = "Tr0ub4dor&3-horse";
+static const char *const JSON[] = {"Content-Type: application/json", NULL};
+
+static void auth_up(void)
+{
+	setenv("LOGIN_THROTTLE_USERNAME", "1000", 1);
+	setenv("LOGIN_THROTTLE_IP", "1000", 1);
+	test_server_start(&ts, NULL, 0);
+}
+
+static void auth_down(void)
+{
+	test_server_stop(&ts);
+}
+
+/* A name unique to this test run. */
+static void unique(char *out, size_t size, const char *prefix)
+{
+	static int n;
+	snprintf(out, size, "%s%ld%d", prefix, (long)getpid(), ++n);
+}
+
+static long post(const char *path, const char *const *headers, json_t *j_body, json_t **j)
+{
+	struct test_response resp;
+	char *text = json_dumps(j_body, JSON_COMPACT);
+	json_decref(j_body);
+	long status = test_call(&ts, "POST", path, headers ? headers : JSON, text, &resp, j);
+	free(text);
+	test_response_release(&resp);
+	return status;
+}
+
+/* "Authorization: Bearer <token>" plus the JSON content type, in a static buffer list. */
+static const char *const *bearer(const char *token)
+{
+	static char header[4096];
+	static const char *list[3];
+	snprintf(header, sizeof(header), "Authorization: Bearer %s", token);
+	list[0] = header;
+	list[1] = "Content-Type: application/json";
+	list[2] = NULL;
+	return list;
+}
+
+struct account {
+	char username[64];
+	char email[96];
+	char user_id[37];
+	char profile_id[37];
+};
+
+static void register_account(struct account *a, const char *prefix)
+{
+	json_t *j;
+	unique(a->username, sizeof(a->username), prefix);
+	snprintf(a->email, sizeof(a->email), "%s@example.com", a->username);
+	ck_assert_int_eq(post("/api/users/register", NULL,
+			      json_pack("{s:s,s:s,s:s}", "username", a->username, "email", a->email,
+					"password", PASSWORD),
+			      &j),
+			 201);
+	snprintf(a->user_id, sizeof(a->user_id), "%s", json_string_value(json_object_get(j, "id")));
+	snprintf(a->profile_id, sizeof(a->profile_id), "%s",
+		 json_string_value(json_object_get(json_object_get(j, "profile"), "id")));
+	json_decref(j);
+}
+
+/* Log in; *access and *refresh are new strings. Returns the status. */
+static long login(const char *username, const char *password, char **access, char **refresh)
+{
+	json_t *j;
+	long status = post("/api/users/token", NULL,
+			   json_pack("{s:s,s:s}", "username", username, "password", password), &j);
+	if (status == 200) {
+		*access = xstrdup(json_string_value(json_object_get(j, "access")));
+		*refresh = xstrdup(json_string_value(json_object_get(j, "refresh")));
+	}
+	json_decref(j);
+	return status;
+}
+
+static long get_me(const char *access, json_t **j)
+{
+	struct test_response resp;
+	long status = test_call(&ts, "GET", "/api/users/me", bearer(access), NULL, &resp, j);
+	test_response_release(&resp);
+	return status;
+}
+
+static long refresh_with(const char *refresh, json_t **j)
+{
+	return post("/api/users/token/refresh", NULL, json_pack("{s:s}", "refresh", refresh), j);
+}
+
+static void assert_detail(json_t *j, const char *code, const char *detail)
+{
+	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), code);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "detail")), detail);
+}
+
+static void sql(const char *statement)
+{
+	free(test_sql_value(getenv("DATABASE_URL"), statement));
+}
+
+START_TEST(register_login_me_refresh_blacklist)
+{
+	struct account a;
+	json_t *j;
+	char *access, *refresh;
+	register_account(&a, "walk");
+
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(get_me(access, &j), 200);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), a.user_id);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "username")), a.username);
+	json_t *j_profile = json_object_get(j, "profile");
+	ck_assert_str_eq(json_string_value(json_object_get(j_profile, "id")), a.profile_id);
+	ck_assert_str_eq(json_string_value(json_object_get(j_profile, "email")), a.email);
+	ck_assert_str_eq(json_string_value(json_object_get(j_profile, "name")), a.username);
+	ck_assert(json_is_array(json_object_get(j_profile, "skills")));
+	ck_assert(json_is_null(json_object_get(j_profile, "favorite_note")));
+	json_decref(j);
+
+	/* Rotation: a new pair; the old refresh token is blacklisted. */
+	ck_assert_int_eq(refresh_with(refresh, &j), 200);
+	char *refresh2 = xstrdup(json_string_value(json_object_get(j, "refresh")));
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(j, "access")));
+	ck_assert_str_ne(refresh2, refresh);
+	json_decref(j);
+
+	/* Logout with the new one: it no longer refreshes, and blacklisting it again is a 401. */
+	ck_assert_int_eq(post("/api/users/token/blacklist", NULL,
+			      json_pack("{s:s}", "refresh", refresh2), &j),
+			 200);
+	ck_assert_int_eq(json_object_size(j), 0);
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(refresh2, &j), 401);
+	assert_detail(j, "token_not_valid", "Token is blacklisted");
+	json_decref(j);
+	ck_assert_int_eq(post("/api/users/token/blacklist", NULL,
+			      json_pack("{s:s}", "refresh", refresh2), &j),
+			 401);
+	assert_detail(j, "token_not_valid", "Token is blacklisted");
+	json_decref(j);
+	/* An access token is not a refresh token. */
+	ck_assert_int_eq(
+		post("/api/users/token/blacklist", NULL, json_pack("{s:s}", "refresh", access), &j),
+		401);
+	assert_detail(j, "token_not_valid", "Token has wrong type");
+	json_decref(j);
+	free(access);
+	free(refresh);
+	free(refresh2);
+}
+END_TEST
+
+START_TEST(register_validation)
+{
+	struct account a;
+	json_t *j;
+	register_account(&a, "taken");
+
+	ck_assert_int_eq(post("/api/users/register", NULL, json_object(), &j), 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "username"), 0)),
+			 "This field is required.");
+	ck_assert_ptr_nonnull(json_object_get(j, "email"));
+	ck_assert_ptr_nonnull(json_object_get(j, "password"));
+	json_decref(j);
+
+	/* Case-insensitively taken: both reported, the password not looked at yet. */
+	char upper[64], upper_email[96];
+	snprintf(upper, sizeof(upper), "%s", a.username);
+	for (char *p = upper; *p; p++)
+		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	snprintf(upper_email, sizeof(upper_email), "%s@EXAMPLE.com", upper);
+	ck_assert_int_eq(post("/api/users/register", NULL,
+			      json_pack("{s:s,s:s,s:s}", "username", upper, "email", upper_email,
+					"password", "1"),
+			      &j),
+			 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "username"), 0)),
+			 "A user with that username already exists.");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "email"), 0)),
+			 "A user with that email already exists.");
+	ck_assert_ptr_null(json_object_get(j, "password"));
+	json_decref(j);
+
+	ck_assert_int_eq(post("/api/users/register", NULL,
+			      json_pack("{s:s,s:s,s:s}", "username", "bad name!", "email",
+					"not-an-email", "password", "123"),
+			      &j),
+			 400);
+	ck_assert_ptr_nonnull(json_object_get(j, "username"));
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "email"), 0)),
+			 "Enter a valid email address.");
+	json_decref(j);
+
+	char name[64], email[96];
+	unique(name, sizeof(name), "frank");
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	ck_assert_int_eq(post("/api/users/register", NULL,
+			      json_pack("{s:s,s:s,s:s}", "username", name, "email", email,
+					"password", "1234567"),
+			      &j),
+			 400);
+	json_t *j_pw = json_object_get(j, "password");
+	ck_assert_int_eq(json_array_size(j_pw), 3);
+	ck_assert_str_eq(json_string_value(json_array_get(j_pw, 2)),
+			 "This password is entirely numeric.");
+	json_decref(j);
+
+	/* A NUL in a field is that field's error, and a list body is not an object. */
+	ck_assert_int_eq(post("/api/users/register", NULL,
+			      json_pack("{s:s%,s:s,s:s}", "username", "al\0ice", (size_t)6, "email",
+					email, "password", PASSWORD),
+			      &j),
+			 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "username"), 0)),
+			 "Null characters are not allowed.");
+	json_decref(j);
+	/* Nothing of the failed registrations was written. */
+	char query[256];
+	snprintf(query, sizeof(query), "SELECT count(*) FROM users WHERE username = '%s'", name);
+	char *count = test_sql_value(getenv("DATABASE_URL"), query);
+	ck_assert_str_eq(count, "0");
+	free(count);
+}
+END_TEST
+
+START_TEST(login_failures)
+{
+	struct account a;
+	json_t *j;
+	char *access = NULL, *refresh = NULL;
+	register_account(&a, "lf");
+
+	ck_assert_int_eq(
+		post("/api/users/token", NULL,
+		     json_pack("{s:s,s:s}", "username", a.username, "password", "wrong-password"),
+		     &j),
+		401);
+	assert_detail(j, "no_active_account", "No active account found with the given credentials");
+	json_decref(j);
+	ck_assert_int_eq(post("/api/users/token", NULL,
+			      json_pack("{s:s,s:s}", "username", "nobody-at-all", "password",
+					"whatever-123"),
+			      &j),
+			 401);
+	assert_detail(j, "no_active_account", "No active account found with the given credentials");
+	json_decref(j);
+	ck_assert_int_eq(
+		post("/api/users/token", NULL, json_pack("{s:s}", "username", a.username), &j),
+		400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "password"), 0)),
+			 "This field is required.");
+	json_decref(j);
+	/* Deactivated: no login, and the access token issued before stops working at once. */
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	char statement[256];
+	snprintf(statement, sizeof(statement),
+		 "UPDATE users SET is_active = false WHERE id = '%s' RETURNING 1", a.user_id);
+	sql(statement);
+	ck_assert_int_eq(get_me(access, &j), 401);
+	assert_detail(j, "user_inactive", "User is inactive");
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(refresh, &j), 401);
+	json_decref(j);
+	free(access);
+	free(refresh);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 401);
+	/* Deleted: user_not_found. */
+	snprintf(statement, sizeof(statement),
+		 "UPDATE users SET is_active = true WHERE id = '%s' RETURNING 1", a.user_id);
+	sql(statement);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	snprintf(statement, sizeof(statement), "DELETE FROM users WHERE id = '%s' RETURNING 1",
+		 a.user_id);
+	sql(statement);
+	ck_assert_int_eq(get_me(access, &j), 401);
+	assert_detail(j, "user_not_found", "User not found");
+	json_decref(j);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
+/* Sign claims with libjwt directly: how an attacker (or a buggy client) would. */
+static char *forge(jwt_alg_t alg, const char *key, const char *type, long iat, long exp,
+		   const char *user_id)
+{
+	jwt_t *jwt = NULL;
+	char jti[33];
+	token_new_jti(jti);
+	ck_assert_int_eq(jwt_new(&jwt), 0);
+	jwt_add_grant(jwt, "token_type", type);
+	jwt_add_grant_int(jwt, "exp", exp);
+	jwt_add_grant_int(jwt, "iat", iat);
+	jwt_add_grant(jwt, "jti", jti);
+	jwt_add_grant(jwt, "user_id", user_id);
+	ck_assert_int_eq(
+		jwt_set_alg(jwt, alg, (const unsigned char *)key, key ? (int)strlen(key) : 0), 0);
+	char *text = jwt_encode_str(jwt);
+	char *copy = xstrdup(text);
+	free(text);
+	jwt_free(jwt);
+	return copy;
+}
+
+static char *alg_none_token(const char *user_id)
+{
+	char payload[256];
+	snprintf(payload, sizeof(payload),
+		 "{\"token_type\":\"access\",\"exp\":4102444800,\"iat\":%ld,\"jti\":"
+		 "\"00000000000000000000000000000000\",\"user_id\":\"%s\"}",
+		 (long)time(NULL), user_id);
+	const char header[] = "{\"alg\":\"none\",\"typ\":\"JWT\"}";
+	char *h = base64url_encode((const unsigned char *)header, strlen(header));
+	char *p = base64url_encode((const unsigned char *)payload, strlen(payload));
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s.%s.", h, p);
+	free(h);
+	free(p);
+	return strbuf_detach(&sb);
+}
+
+static void assert_refused_as_access(const char *token, const char *message)
+{
+	json_t *j;
+	ck_assert_int_eq(get_me(token, &j), 401);
+	assert_detail(j, "token_not_valid", "Given token not valid for any token type");
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(j, "messages"), 0), "message")),
+			 message);
+	json_decref(j);
+	ck_assert_int_eq(
+		post("/api/users/token/verify", NULL, json_pack("{s:s}", "token", token), &j), 401);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "token_not_valid");
+	json_decref(j);
+}
+
+START_TEST(forged_tokens_are_refused)
+{
+	struct account a;
+	char *access, *refresh;
+	const char *secret = getenv("JWT_SECRET");
+	long now = (long)time(NULL);
+	register_account(&a, "forge");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+
+	/* The genuine article passes, signed by the test with the real secret too. */
+	char *good = forge(JWT_ALG_HS256, secret, "access", now, now + 60, a.user_id);
+	json_t *j;
+	ck_assert_int_eq(get_me(good, &j), 200);
+	json_decref(j);
+
+	char *none = alg_none_token(a.user_id);
+	assert_refused_as_access(none, "Token is invalid or expired");
+	char *other_alg = forge(JWT_ALG_HS512, secret, "access", now, now + 60, a.user_id);
+	assert_refused_as_access(other_alg, "Token is invalid or expired");
+	char *wrong_key = forge(JWT_ALG_HS256, "another-secret-of-at-least-32-bytes!!", "access",
+				now, now + 60, a.user_id);
+	assert_refused_as_access(wrong_key, "Token is invalid or expired");
+	char *expired = forge(JWT_ALG_HS256, secret, "access", now - 600, now - 300, a.user_id);
+	assert_refused_as_access(expired, "Token is invalid or expired");
+	/* A refresh token used as an access token. */
+	ck_assert_int_eq(get_me(refresh, &j), 401);
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_array_get(json_object_get(j, "messages"), 0), "message")),
+			 "Token has wrong type");
+	json_decref(j);
+	/* A tampered signature. */
+	char *tampered = xstrdup(access);
+	size_t len = strlen(tampered);
+	tampered[len - 2] = tampered[len - 2] == 'A' ? 'B' : 'A';
+	assert_refused_as_access(tampered, "Token is invalid or expired");
+	/* Refresh with an access token or garbage. */
+	ck_assert_int_eq(refresh_with(access, &j), 401);
+	assert_detail(j, "token_not_valid", "Token has wrong type");
+	json_decref(j);
+	ck_assert_int_eq(refresh_with("not-a-token", &j), 401);
+	assert_detail(j, "token_not_valid", "Token is invalid or expired");
+	json_decref(j);
+	/* Another scheme is no credentials at all; a bad Bearer on a public route is a 401. */
+	const char *basic[] = {"Authorization: Basic YWxpY2U6eA==", NULL};
+	struct test_response resp;
+	ck_assert_int_eq(test_call(&ts, "GET", "/api/users/me", basic, NULL, &resp, &j), 401);
+	assert_detail(j, "not_authenticated", "Authentication credentials were not provided.");
+	char *www = test_response_header(&resp, "WWW-Authenticate");
+	ck_assert_str_eq(www, "Bearer realm=\"api\"");
+	free(www);
+	json_decref(j);
+	test_response_release(&resp);
+	ck_assert_int_eq(
+		post("/api/users/register", bearer("expired.or.garbage"), json_object(), &j), 401);
+	json_decref(j);
+	free(good);
+	free(none);
+	free(other_alg);
+	free(wrong_key);
+	free(expired);
+	free(tampered);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
+START_TEST(reuse_of_a_rotated_token_ends_the_login)
+{
+	struct account a;
+	json_t *j;
+	char *access, *refresh, *other_access, *other_refresh;
+	register_account(&a, "reuse");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(login(a.username, PASSWORD, &other_access, &other_refresh), 200);
+
+	ck_assert_int_eq(refresh_with(refresh, &j), 200);
+	char *child = xstrdup(json_string_value(json_object_get(j, "refresh")));
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(child, &j), 200);
+	char *grandchild = xstrdup(json_string_value(json_object_get(j, "refresh")));
+	json_decref(j);
+
+	/* The first token comes back: every token of that login is dead, the other login lives. */
+	ck_assert_int_eq(refresh_with(refresh, &j), 401);
+	assert_detail(j, "token_not_valid", "Token is blacklisted");
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(grandchild, &j), 401);
+	assert_detail(j, "token_not_valid", "Token is blacklisted");
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(other_refresh, &j), 200);
+	json_decref(j);
+	free(access);
+	free(refresh);
+	free(other_access);
+	free(other_refresh);
+	free(child);
+	free(grandchild);
+}
+END_TEST
+
+struct refresh_race {
+	const char *token;
+	long status;
+};
+
+static void *race_refresh(void *arg)
+{
+	struct refresh_race *r = arg;
+	char url[256], body[2048];
+	struct test_response resp;
+	snprintf(url, sizeof(url), "%s/api/users/token/refresh", ts.base);
+	snprintf(body, sizeof(body), "{\"refresh\":\"%s\"}", r->token);
+	r->status = test_http("POST", url, JSON, body, strlen(body), &resp) == 0 ? resp.status : -1;
+	test_response_release(&resp);
+	return NULL;
+}
+
+START_TEST(concurrent_refreshes_of_one_token_one_wins)
+{
+	struct account a;
+	char *access, *refresh;
+	struct refresh_race races[6];
+	pthread_t threads[6];
+	register_account(&a, "race");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	for (int i = 0; i < 6; i++) {
+		races[i].token = refresh;
+		pthread_create(&threads[i], NULL, race_refresh, &races[i]);
+	}
+	int ok = 0;
+	for (int i = 0; i < 6; i++) {
+		pthread_join(threads[i], NULL);
+		ok += races[i].status == 200;
+		ck_assert(races[i].status == 200 || races[i].status == 401);
+	}
+	ck_assert_int_eq(ok, 1);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
+START_TEST(logout_all_and_sessions)
+{
+	struct account a;
+	json_t *j;
+	struct test_response resp;
+	char *access1, *refresh1, *access2, *refresh2;
+	register_account(&a, "sess");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access1, &refresh1), 200);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access2, &refresh2), 200);
+
+	ck_assert_int_eq(
+		test_call(&ts, "GET", "/api/users/sessions", bearer(access1), NULL, &resp, &j),
+		200);
+	ck_assert_int_eq(json_array_size(j), 2);
+	int current = 0;
+	const char *other_id = NULL;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *s = json_array_get(j, i);
+		ck_assert_ptr_nonnull(json_string_value(json_object_get(s, "created")));
+		ck_assert_str_eq(json_string_value(json_object_get(s, "ip")), "127.0.0.1");
+		if (json_is_true(json_object_get(s, "current")))
+			current++;
+		else
+			other_id = json_string_value(json_object_get(s, "id"));
+	}
+	ck_assert_int_eq(current, 1);
+	char path[128];
+	snprintf(path, sizeof(path), "/api/users/sessions/%s", other_id);
+	test_response_release(&resp);
+	struct test_response del;
+	ck_assert_int_eq(test_call(&ts, "DELETE", path, bearer(access1), NULL, &del, NULL), 204);
+	test_response_release(&del);
+	json_decref(j);
+	/* The ended session's refresh token is dead; ending it again is a 404. */
+	ck_assert_int_eq(refresh_with(refresh2, &j), 401);
+	json_decref(j);
+	ck_assert_int_eq(test_call(&ts, "DELETE", path, bearer(access1), NULL, &del, NULL), 404);
+	test_response_release(&del);
+
+	/* logout-all: every refresh token and every earlier access token refused. */
+	ck_assert_int_eq(post("/api/users/logout-all", bearer(access1), json_object(), &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(refresh1, &j), 401);
+	assert_detail(j, "token_not_valid", "Token is blacklisted");
+	json_decref(j);
+	ck_assert_int_eq(get_me(access1, &j), 401);
+	json_decref(j);
+	/* A login right after works at once. */
+	free(access2);
+	free(refresh2);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access2, &refresh2), 200);
+	ck_assert_int_eq(get_me(access2, &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(post("/api/users/logout-all", NULL, json_object(), &j), 401);
+	assert_detail(j, "not_authenticated", "Authentication credentials were not provided.");
+	json_decref(j);
+	free(access1);
+	free(refresh1);
+	free(access2);
+	free(refresh2);
+}
+END_TEST
+
+START_TEST(password_change)
+{
+	struct account a;
+	json_t *j;
+	char *access, *refresh;
+	const char *new_password = "Correct-Horse-Battery-9";
+	register_account(&a, "chg");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+
+	ck_assert_int_eq(
+		post("/api/users/password/change", bearer(access),
+		     json_pack("{s:s,s:s}", "old_password", "wrong", "new_password", "short"), &j),
+		400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "old_password"), 0)),
+			 "Your old password was entered incorrectly. Please enter it again.");
+	ck_assert_ptr_nonnull(json_object_get(j, "new_password"));
+	json_decref(j);
+	ck_assert_int_eq(
+		post("/api/users/password/change", bearer(access),
+		     json_pack("{s:s,s:s}", "old_password", PASSWORD, "new_password", new_password),
+		     &j),
+		200);
+	json_decref(j);
+	/* Old refresh token blacklisted, old access token refused, old password gone. */
+	ck_assert_int_eq(refresh_with(refresh, &j), 401);
+	assert_detail(j, "token_not_valid", "Token is blacklisted");
+	json_decref(j);
+	ck_assert_int_eq(get_me(access, &j), 401);
+	json_decref(j);
+	free(access);
+	free(refresh);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 401);
+	ck_assert_int_eq(login(a.username, new_password, &access, &refresh), 200);
+	ck_assert_int_eq(get_me(access, &j), 200);
+	json_decref(j);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
+/* The value after "label: " in the newest outbox email to address. */
+static char *outbox_field(const char *address, const char *label)
+{
+	char query[512];
+	snprintf(query, sizeof(query),
+		 "SELECT substring(body FROM '%s: ([^\\n]+)') FROM email_outbox WHERE to_address = "
+		 "'%s' "
+		 "AND kind = 'password_reset' ORDER BY created DESC LIMIT 1",
+		 label, address);
+	return test_sql_value(getenv("DATABASE_URL"), query);
+}
+
+START_TEST(password_reset)
+{
+	struct account a;
+	json_t *j;
+	char *access, *refresh;
+	const char *new_password = "Another-Long-Pass-77";
+	register_account(&a, "rst");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+
+	/* Known and unknown addresses get the same answer; only the known one gets mail. */
+	ck_assert_int_eq(
+		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", a.email), &j),
+		200);
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	ck_assert_str_eq(
+		detail,
+		"If an account with that email exists, a password reset email has been sent.");
+	json_decref(j);
+	ck_assert_int_eq(post("/api/users/password/reset", NULL,
+			      json_pack("{s:s}", "email", "nobody-here@example.com"), &j),
+			 200);
+	ck_assert_str_eq(
+		json_string_value(json_object_get(j, "detail")),
+		"If an account with that email exists, a password reset email has been sent.");
+	json_decref(j);
+	ck_assert_int_eq(
+		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", "nope"), &j),
+		400);
+	json_decref(j);
+
+	char *uid = outbox_field(a.email, "uid");
+	char *token = outbox_field(a.email, "token");
+	ck_assert_ptr_nonnull(uid);
+	ck_assert_ptr_nonnull(token);
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
+			      json_pack("{s:s,s:s,s:s}", "uid", "bm9wZQ", "token", token,
+					"new_password", new_password),
+			      &j),
+			 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "uid"), 0)),
+			 "Invalid value.");
+	json_decref(j);
+	ck_assert_int_eq(
+		post("/api/users/password/reset/confirm", NULL,
+		     json_pack("{s:s,s:s,s:s}", "uid", uid, "token",
+			       "1-00000000000000000000000000000000", "new_password", new_password),
+		     &j),
+		400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "token"), 0)),
+			 "Invalid or expired token.");
+	json_decref(j);
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
+			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
+					"12345678"),
+			      &j),
+			 400);
+	ck_assert_ptr_nonnull(json_object_get(j, "new_password"));
+	json_decref(j);
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
+			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
+					new_password),
+			      &j),
+			 200);
+	json_decref(j);
+	/* The token works once; the old tokens and password are dead. */
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
+			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
+					"Yet-Another-Pass-88"),
+			      &j),
+			 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "token"), 0)),
+			 "Invalid or expired token.");
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(refresh, &j), 401);
+	json_decref(j);
+	ck_assert_int_eq(get_me(access, &j), 401);
+	json_decref(j);
+	free(access);
+	free(refresh);
+	ck_assert_int_eq(login(a.username, new_password, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL, json_object(), &j), 400);
+	ck_assert_int_eq(json_object_size(j), 3);
+	json_decref(j);
+	free(uid);
+	free(token);
+}
+END_TEST
+
+static double login_ms(const char *username, const char *password)
+{
+	char *access = NULL, *refresh = NULL;
+	double started = now_ms();
+	ck_assert_int_eq(login(username, password, &access, &refresh), 401);
+	return now_ms() - started;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+START_TEST(login_time_does_not_reveal_usernames)
+{
+	struct account a;
+	double unknown[9], wrong[9];
+	register_account(&a, "time");
+	login_ms(a.username, "warm-up-the-hasher");
+	for (int i = 0; i < 9; i++) {
+		unknown[i] = login_ms("no-such-user-anywhere", "Wrong-Password-1");
+		wrong[i] = login_ms(a.username, "Wrong-Password-1");
+	}
+	qsort(unknown, 9, sizeof(double), compare_doubles);
+	qsort(wrong, 9, sizeof(double), compare_doubles);
+	double ratio = unknown[4] / wrong[4];
+	ck_assert_msg(ratio > 0.8 && ratio < 1.25,
+		      "median unknown %.1f ms vs wrong password %.1f ms", unknown[4], wrong[4]);
+	/* And it did hash: argon2id at OWASP's parameters takes milliseconds, not microseconds. */
+	ck_assert_msg(wrong[4] > 5.0, "a login took only %.2f ms", wrong[4]);
+}
+END_TEST
+
+START_TEST(failed_logins_are_throttled)
+{
+	struct account a;
+	json_t *j;
+	struct test_response resp;
+	char *access, *refresh;
+	test_server_stop(&ts);
+	setenv("LOGIN_THROTTLE_USERNAME", "3", 1);
+	setenv("LOGIN_THROTTLE_WINDOW", "60", 1);
+	test_server_start(&ts, NULL, 0);
+	register_account(&a, "thr");
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(login(a.username, "Wrong-Password-1", &access, &refresh), 401);
+	/* Over the limit: even the right password waits. */
+	char body[256];
+	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", a.username,
+		 PASSWORD);
+	ck_assert_int_eq(test_call(&ts, "POST", "/api/users/token", JSON, body, &resp, &j), 429);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "throttled");
+	char *retry = test_response_header(&resp, "Retry-After");
+	ck_assert_ptr_nonnull(retry);
+	ck_assert_int_gt(atoi(retry), 0);
+	ck_assert_int_le(atoi(retry), 60);
+	free(retry);
+	json_decref(j);
+	test_response_release(&resp);
+	/* Counted in the database: another server instance sees the same count. */
+	char query[256];
+	snprintf(query, sizeof(query),
+		 "SELECT count(*) FROM login_failures WHERE scope = 'username' AND key = "
+		 "lower('%s')",
+		 a.username);
+	char *count = test_sql_value(getenv("DATABASE_URL"), query);
+	ck_assert_str_eq(count, "3");
+	free(count);
+}
+END_TEST
+
+struct register_race {
+	const char *username;
+	int index;
+	long status;
+};
+
+static void *race_register(void *arg)
+{
+	struct register_race *r = arg;
+	char url[256], body[512];
+	struct test_response resp;
+	snprintf(url, sizeof(url), "%s/api/users/register", ts.base);
+	snprintf(body, sizeof(body),
+		 "{\"username\":\"%s\",\"email\":\"%s-%d@example.com\",\"password\":\"%s\"}",
+		 r->username, r->username, r->index, PASSWORD);
+	r->status = test_http("POST", url, JSON, body, strlen(body), &resp) == 0 ? resp.status : -1;
+	test_response_release(&resp);
+	return NULL;
+}
+
+START_TEST(concurrent_registrations_of_one_username)
+{
+	char username[64];
+	struct register_race races[8];
+	pthread_t threads[8];
+	unique(username, sizeof(username), "same");
+	for (int i = 0; i < 8; i++) {
+		races[i] = (struct register_race){username, i, 0};
+		pthread_create(&threads[i], NULL, race_register, &races[i]);
+	}
+	int created = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(threads[i], NULL);
+		ck_assert_msg(races[i].status == 201 || races[i].status == 400, "status %ld",
+			      races[i].status);
+		created += races[i].status == 201;
+	}
+	ck_assert_int_eq(created, 1);
+	char query[256];
+	snprintf(query, sizeof(query),
+		 "SELECT count(*) FROM users u JOIN profiles p ON p.user_id = u.id WHERE "
+		 "u.username = '%s'",
+		 username);
+	char *count = test_sql_value(getenv("DATABASE_URL"), query);
+	ck_assert_str_eq(count, "1");
+	free(count);
+}
+END_TEST
+
+START_TEST(welcome_email_is_queued_with_the_user)
+{
+	struct account a;
+	register_account(&a, "mail");
+	char query[256];
+	snprintf(query, sizeof(query),
+		 "SELECT subject FROM email_outbox WHERE to_address = '%s' AND kind = 'welcome'",
+		 a.email);
+	char *subject = test_sql_value(getenv("DATABASE_URL"), query);
+	ck_assert_ptr_nonnull(subject);
+	ck_assert_str_eq(subject, "Welcome to DevSearch");
+	free(subject);
+}
+END_TEST
+
+START_TEST(createsuperuser_makes_a_staff_user)
+{
+	struct strbuf out = STRBUF_INIT;
+	char name[64], email[96], env_pw[64];
+	json_t *j;
+	char *access, *refresh;
+	unique(name, sizeof(name), "boss");
+	snprintf(email, sizeof(email), "%s@example.com", name);
+	snprintf(env_pw, sizeof(env_pw), "DEVSEARCH_PASSWORD=%s", PASSWORD);
+	const char *args[] = {"createsuperuser", "--username", name, "--email", email, NULL};
+	const char *env[] = {env_pw, NULL};
+	ck_assert_int_eq(test_run(args, env, &out), 0);
+	ck_assert_int_eq(login(name, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(get_me(access, &j), 200);
+	ck_assert(json_is_true(json_object_get(j, "is_staff")));
+	json_decref(j);
+	free(access);
+	free(refresh);
+	/* The same again is refused, naming the field. */
+	strbuf_reset(&out);
+	ck_assert_int_eq(test_run(args, env, &out), 1);
+	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "already exists"));
+	strbuf_release(&out);
+}
+END_TEST
+
+START_TEST(jwks_is_empty_with_hs256)
+{
+	struct test_response resp;
+	json_t *j;
+	ck_assert_int_eq(test_call(&ts, "GET", "/api/.well-known/jwks.json", NULL, NULL, &resp, &j),
+			 200);
+	ck_assert_int_eq(json_array_size(json_object_get(j, "keys")), 0);
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
+Suite *auth_suite(void)
+{
+	Suite *s = suite_create("auth");
+	TCase *tc = tcase_create("tokens");
+	tcase_add_checked_fixture(tc, auth_up, auth_down);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, register_login_me_refresh_blacklist);
+	tcase_add_test(tc, register_validation);
+	tcase_add_test(tc, login_failures);
+	tcase_add_test(tc, forged_tokens_are_refused);
+	tcase_add_test(tc, reuse_of_a_rotated_token_ends_the_login);
+	tcase_add_test(tc, concurrent_refreshes_of_one_token_one_wins);
+	tcase_add_test(tc, logout_all_and_sessions);
+	tcase_add_test(tc, password_change);
+	tcase_add_test(tc, password_reset);
+	tcase_add_test(tc, login_time_does_not_reveal_usernames);
+	tcase_add_test(tc, failed_logins_are_throttled);
+	tcase_add_test(tc, concurrent_registrations_of_one_username);
+	tcase_add_test(tc, welcome_email_is_queued_with_the_user);
+	tcase_add_test(tc, createsuperuser_makes_a_staff_user);
+	tcase_add_test(tc, jwks_is_empty_with_hs256);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "auth/token.h"
+#include "core/mailer.h"
+#include "smtp_listener.h"
 #include "support.h"
 
 static struct test_server ts;
@@ -824,18 +826,87 @@ START_TEST(concurrent_registrations_of_one_username)
 }
 END_TEST
 
-START_TEST(welcome_email_is_queued_with_the_user)
+/* Poll until the listener has n messages for to (10 s at most); copy the last into *msg. */
+static int wait_for_mail(struct smtp_listener *l, const char *to, int n)
 {
+	struct timespec tick = {0, 50 * 1000 * 1000};
+	for (int waited = 0; waited < 10000; waited += 50) {
+		if (smtp_listener_count(l, to, NULL) >= n)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
+/* The value after "label: " in text, as a new string. */
+static char *mail_field(const char *text, const char *label)
+{
+	const char *p = strstr(text, label);
+	if (!p)
+		return NULL;
+	p += strlen(label);
+	return xstrndup(p, strcspn(p, "\r\n"));
+}
+
+START_TEST(welcome_and_reset_emails_reach_smtp)
+{
+	struct smtp_listener listener;
+	struct mailer *mailer = NULL;
 	struct account a;
-	register_account(&a, "mail");
-	char query[256];
-	snprintf(query, sizeof(query),
-		 "SELECT subject FROM email_outbox WHERE to_address = '%s' AND kind = 'welcome'",
-		 a.email);
-	char *subject = test_sql_value(getenv("DATABASE_URL"), query);
-	ck_assert_ptr_nonnull(subject);
-	ck_assert_str_eq(subject, "Welcome to DevSearch");
-	free(subject);
+	struct smtp_message welcome = {0}, reset = {0};
+	char smtp_url[64];
+	json_t *j;
+
+	test_server_stop(&ts);
+	memset(&listener, 0, sizeof(listener));
+	smtp_listener_bind(&listener);
+	smtp_listener_start(&listener, 60);
+	snprintf(smtp_url, sizeof(smtp_url), "smtp://127.0.0.1:%d", listener.port);
+	setenv("EMAIL_BACKEND", "smtp", 1);
+	setenv("SMTP_URL", smtp_url, 1);
+	test_server_start(&ts, NULL, 0);
+	ck_assert_int_eq(mailer_start(&ts.cfg, ts.app.pool, &mailer), 0);
+
+	register_account(&a, "smtp");
+	ck_assert_msg(wait_for_mail(&listener, a.email, 1) == 0, "no welcome email");
+	ck_assert_int_eq(
+		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", a.email), &j),
+		200);
+	json_decref(j);
+	ck_assert_msg(wait_for_mail(&listener, a.email, 2) == 0, "no reset email");
+	mailer_stop(mailer);
+
+	smtp_listener_count(&listener, a.email, &welcome);
+	ck_assert_ptr_nonnull(strstr(welcome.data, "Subject: Welcome to DevSearch"));
+	ck_assert_ptr_nonnull(strstr(welcome.data, a.username));
+	/* The second message for the address: find it by its subject. */
+	pthread_mutex_lock(&listener.lock);
+	for (size_t i = 0; i < listener.n_messages; i++)
+		if (strstr(listener.messages[i].data, "Subject: DevSearch password reset") &&
+		    strstr(listener.messages[i].rcpt, a.email))
+			reset.data = xstrdup(listener.messages[i].data);
+	pthread_mutex_unlock(&listener.lock);
+	ck_assert_ptr_nonnull(reset.data);
+	char *uid = mail_field(reset.data, "uid: ");
+	char *token = mail_field(reset.data, "token: ");
+	ck_assert_ptr_nonnull(uid);
+	ck_assert_ptr_nonnull(token);
+	/* The emailed token is the one that works. */
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
+			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
+					"Mailed-Reset-Pass-42"),
+			      &j),
+			 200);
+	json_decref(j);
+	char *access, *refresh;
+	ck_assert_int_eq(login(a.username, "Mailed-Reset-Pass-42", &access, &refresh), 200);
+	free(access);
+	free(refresh);
+	free(uid);
+	free(token);
+	smtp_message_release(&welcome);
+	free(reset.data);
+	smtp_listener_stop(&listener);
 }
 END_TEST
 
@@ -877,6 +948,164 @@ START_TEST(jwks_is_empty_with_hs256)
 }
 END_TEST
 
+/* Make a key pair with the openssl tool into dir/<name>.pem and dir/<name>.pub. */
+static void make_key_pair(const char *dir, const char *name, const char *genpkey_args)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "openssl genpkey %s -out '%s/%s.pem' 2>/dev/null && "
+		 "openssl pkey -in '%s/%s.pem' -pubout -out '%s/%s.pub' 2>/dev/null",
+		 genpkey_args, dir, name, dir, name, dir, name);
+	ck_assert_msg(system(cmd) == 0, "openssl failed: %s", cmd);
+}
+
+static char *read_text(const char *dir, const char *name)
+{
+	char path[256], chunk[4096];
+	struct strbuf sb = STRBUF_INIT;
+	size_t n;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		strbuf_add(&sb, chunk, n);
+	fclose(f);
+	return strbuf_detach(&sb);
+}
+
+/* The kid of a token's header, or NULL. */
+static char *token_kid(const char *token)
+{
+	size_t len = 0;
+	char *header_b64 = xstrndup(token, strcspn(token, "."));
+	unsigned char *header = base64url_decode(header_b64, &len);
+	json_t *j = json_loads((const char *)header, 0, NULL);
+	const char *kid = json_string_value(json_object_get(j, "kid"));
+	char *copy = kid ? xstrdup(kid) : NULL;
+	json_decref(j);
+	free(header);
+	free(header_b64);
+	return copy;
+}
+
+static void asymmetric_keys(const char *alg, const char *genpkey_args, const char *kty)
+{
+	char dir[] = "/tmp/devsearch-keys-XXXXXX";
+	char priv[128], pub[128];
+	struct account a;
+	struct test_response resp;
+	json_t *j, *j_jwks;
+	char *access, *refresh;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	make_key_pair(dir, "server", genpkey_args);
+	make_key_pair(dir, "attacker", genpkey_args);
+	test_server_stop(&ts);
+	snprintf(priv, sizeof(priv), "%s/server.pem", dir);
+	snprintf(pub, sizeof(pub), "%s/server.pub", dir);
+	setenv("JWT_ALGORITHM", alg, 1);
+	setenv("JWT_PRIVATE_KEY_FILE", priv, 1);
+	setenv("JWT_PUBLIC_KEY_FILE", pub, 1);
+	test_server_start(&ts, NULL, 0);
+
+	ck_assert_int_eq(
+		test_call(&ts, "GET", "/api/.well-known/jwks.json", NULL, NULL, &resp, &j_jwks),
+		200);
+	test_response_release(&resp);
+	json_t *j_key = json_array_get(json_object_get(j_jwks, "keys"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(j_key, "kty")), kty);
+	ck_assert_str_eq(json_string_value(json_object_get(j_key, "alg")), alg);
+	const char *kid = json_string_value(json_object_get(j_key, "kid"));
+	ck_assert_ptr_nonnull(kid);
+
+	register_account(&a, "asym");
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	char *access_kid = token_kid(access);
+	ck_assert_str_eq(access_kid, kid);
+	ck_assert_int_eq(get_me(access, &j), 200);
+	json_decref(j);
+	ck_assert_int_eq(refresh_with(refresh, &j), 200);
+	json_decref(j);
+
+	/* Algorithm confusion: HS256 keyed with the public key the server publishes. */
+	char *public_pem = read_text(dir, "server.pub");
+	long now = (long)time(NULL);
+	char *confused = forge(JWT_ALG_HS256, public_pem, "access", now, now + 60, a.user_id);
+	assert_refused_as_access(confused, "Token is invalid or expired");
+	/* Another key pair's signature, with and without a kid we do not know. */
+	char *attacker_pem = read_text(dir, "attacker.pem");
+	char *foreign = forge(jwt_str_alg(alg), attacker_pem, "access", now, now + 60, a.user_id);
+	assert_refused_as_access(foreign, "Token is invalid or expired");
+	jwt_t *jwt = NULL;
+	ck_assert_int_eq(jwt_new(&jwt), 0);
+	jwt_add_grant(jwt, "token_type", "access");
+	jwt_add_grant_int(jwt, "exp", now + 60);
+	jwt_add_grant_int(jwt, "iat", now);
+	jwt_add_grant(jwt, "jti", "0123456789abcdef0123456789abcdef");
+	jwt_add_grant(jwt, "user_id", a.user_id);
+	jwt_add_header(jwt, "kid", "not-our-key");
+	ck_assert_int_eq(jwt_set_alg(jwt, jwt_str_alg(alg), (const unsigned char *)attacker_pem,
+				     (int)strlen(attacker_pem)),
+			 0);
+	char *text = jwt_encode_str(jwt);
+	char *unknown_kid = xstrdup(text);
+	free(text);
+	jwt_free(jwt);
+	assert_refused_as_access(unknown_kid, "Token is invalid or expired");
+
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	free(unknown_kid);
+	free(foreign);
+	free(attacker_pem);
+	free(confused);
+	free(public_pem);
+	free(access_kid);
+	free(access);
+	free(refresh);
+	json_decref(j_jwks);
+}
+
+START_TEST(rs256_with_published_keys)
+{
+	asymmetric_keys("RS256", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "RSA");
+}
+END_TEST
+
+START_TEST(es256_with_published_keys)
+{
+	asymmetric_keys("ES256", "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", "EC");
+}
+END_TEST
+
+START_TEST(mismatched_key_pair_refuses_to_start)
+{
+	char dir[] = "/tmp/devsearch-keys-XXXXXX";
+	char priv[128], pub[128], env_alg[] = "JWT_ALGORITHM=RS256", env_priv[160], env_pub[160];
+	struct strbuf out = STRBUF_INIT;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	make_key_pair(dir, "one", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048");
+	make_key_pair(dir, "two", "-algorithm RSA -pkeyopt rsa_keygen_bits:2048");
+	snprintf(priv, sizeof(priv), "%s/one.pem", dir);
+	snprintf(pub, sizeof(pub), "%s/two.pub", dir);
+	snprintf(env_priv, sizeof(env_priv), "JWT_PRIVATE_KEY_FILE=%s", priv);
+	snprintf(env_pub, sizeof(env_pub), "JWT_PUBLIC_KEY_FILE=%s", pub);
+	const char *args[] = {"serve", "--port", "0", NULL};
+	const char *env[] = {env_alg, env_priv, env_pub, NULL};
+	ck_assert_int_eq(test_run(args, env, &out), 1);
+	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "does not verify with the public key"));
+	const char *short_secret[] = {"JWT_SECRET=too-short", NULL};
+	strbuf_reset(&out);
+	ck_assert_int_eq(test_run(args, short_secret, &out), 1);
+	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "JWT_SECRET: must be at least 32 bytes"));
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strbuf_release(&out);
+}
+END_TEST
+
 Suite *auth_suite(void)
 {
 	Suite *s = suite_create("auth");
@@ -895,9 +1124,12 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, login_time_does_not_reveal_usernames);
 	tcase_add_test(tc, failed_logins_are_throttled);
 	tcase_add_test(tc, concurrent_registrations_of_one_username);
-	tcase_add_test(tc, welcome_email_is_queued_with_the_user);
+	tcase_add_test(tc, welcome_and_reset_emails_reach_smtp);
 	tcase_add_test(tc, createsuperuser_makes_a_staff_user);
 	tcase_add_test(tc, jwks_is_empty_with_hs256);
+	tcase_add_test(tc, rs256_with_published_keys);
+	tcase_add_test(tc, es256_with_published_keys);
+	tcase_add_test(tc, mismatched_key_pair_refuses_to_start);
 	suite_add_tcase(s, tc);
 	return s;
 }

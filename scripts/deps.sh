@@ -21,6 +21,7 @@ PACKAGES=(
   postgresql
   postgresql-contrib
   curl
+  jq
   ca-certificates
 )
 

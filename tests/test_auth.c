@@ -4,6 +4,7 @@
  * detection, logout, deactivation, password change and reset, equal login
  * timing, throttling, concurrent registrations.
  */
+#include <argon2.h>
 #include <jwt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -948,6 +949,64 @@ START_TEST(jwks_is_empty_with_hs256)
 }
 END_TEST
 
+START_TEST(weaker_hash_is_upgraded_at_login)
+{
+	struct account a;
+	char encoded[256], statement[512], *access, *refresh;
+	const unsigned char salt[16] = "0123456789abcdef";
+	register_account(&a, "upg");
+	/* As if stored by an older release with lighter parameters (m=8 MiB, t=1). */
+	ck_assert_int_eq(argon2id_hash_encoded(1, 8192, 1, PASSWORD, strlen(PASSWORD), salt,
+					       sizeof(salt), 32, encoded, sizeof(encoded)),
+			 ARGON2_OK);
+	snprintf(statement, sizeof(statement),
+		 "UPDATE users SET password = '%s' WHERE id = '%s' RETURNING 1", encoded,
+		 a.user_id);
+	sql(statement);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+	snprintf(statement, sizeof(statement), "SELECT password FROM users WHERE id = '%s'",
+		 a.user_id);
+	char *stored = test_sql_value(getenv("DATABASE_URL"), statement);
+	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
+		      stored);
+	free(stored);
+	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
+START_TEST(reset_token_expires)
+{
+	struct account a;
+	json_t *j;
+	test_server_stop(&ts);
+	setenv("PASSWORD_RESET_TIMEOUT", "1", 1);
+	test_server_start(&ts, NULL, 0);
+	register_account(&a, "exp");
+	ck_assert_int_eq(
+		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", a.email), &j),
+		200);
+	json_decref(j);
+	char *uid = outbox_field(a.email, "uid");
+	char *token = outbox_field(a.email, "token");
+	struct timespec wait = {2, 200 * 1000 * 1000};
+	nanosleep(&wait, NULL);
+	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
+			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
+					"Too-Late-Pass-55"),
+			      &j),
+			 400);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "token"), 0)),
+			 "Invalid or expired token.");
+	json_decref(j);
+	free(uid);
+	free(token);
+}
+END_TEST
+
 /* Make a key pair with the openssl tool into dir/<name>.pem and dir/<name>.pub. */
 static void make_key_pair(const char *dir, const char *name, const char *genpkey_args)
 {
@@ -1127,6 +1186,8 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, welcome_and_reset_emails_reach_smtp);
 	tcase_add_test(tc, createsuperuser_makes_a_staff_user);
 	tcase_add_test(tc, jwks_is_empty_with_hs256);
+	tcase_add_test(tc, weaker_hash_is_upgraded_at_login);
+	tcase_add_test(tc, reset_token_expires);
 	tcase_add_test(tc, rs256_with_published_keys);
 	tcase_add_test(tc, es256_with_published_keys);
 	tcase_add_test(tc, mismatched_key_pair_refuses_to_start);

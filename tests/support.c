@@ -141,6 +141,30 @@ char *test_sql_value(const char *url, const char *sql)
 	return value;
 }
 
+char *test_sql_params(const char *url, const char *sql, const char *const *params)
+{
+	int n = 0;
+	while (params[n])
+		n++;
+	PGconn *conn = connect_or_fail(url);
+	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	char *value = NULL;
+	ExecStatusType status = PQresultStatus(res);
+	ck_assert_msg(status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK, "%s: %s", sql,
+		      PQresultErrorMessage(res));
+	if (status == PGRES_TUPLES_OK && PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		value = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(conn);
+	return value;
+}
+
+char *test_sql(const char *sql, const char *p1, const char *p2)
+{
+	const char *params[] = {p1, p2, NULL};
+	return test_sql_params(test_env("DATABASE_URL"), sql, params);
+}
+
 pid_t test_spawn(const char *const *args, const char *const *env, int *out_fd)
 {
 	const char *bin = test_env("DEVSEARCH_BIN");

@@ -45,6 +45,10 @@ char *test_db_create(void);
 
 /* First column of the first row of sql on url, as a new string; NULL if no row. */
 char *test_sql_value(const char *url, const char *sql);
+/* The same with parameters (a NULL-terminated list, at most 8). */
+char *test_sql_params(const char *url, const char *sql, const char *const *params);
+/* On the test database with $1 (and $2 when p2 is not NULL). */
+char *test_sql(const char *sql, const char *p1, const char *p2);
 
 /*
  * Start the devsearch binary with args (NULL-terminated, without argv[0]) and

@@ -119,11 +119,6 @@ static void assert_detail(json_t *j, const char *code, const char *detail)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "detail")), detail);
 }
 
-static void sql(const char *statement)
-{
-	free(test_sql_value(getenv("DATABASE_URL"), statement));
-}
-
 START_TEST(register_login_me_refresh_blacklist)
 {
 	struct account a;
@@ -241,9 +236,7 @@ START_TEST(register_validation)
 			 "Null characters are not allowed.");
 	json_decref(j);
 	/* Nothing of the failed registrations was written. */
-	char query[256];
-	snprintf(query, sizeof(query), "SELECT count(*) FROM users WHERE username = '%s'", name);
-	char *count = test_sql_value(getenv("DATABASE_URL"), query);
+	char *count = test_sql("SELECT count(*) FROM users WHERE username = $1", name, NULL);
 	ck_assert_str_eq(count, "0");
 	free(count);
 }
@@ -278,10 +271,7 @@ START_TEST(login_failures)
 	json_decref(j);
 	/* Deactivated: no login, and the access token issued before stops working at once. */
 	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
-	char statement[256];
-	snprintf(statement, sizeof(statement),
-		 "UPDATE users SET is_active = false WHERE id = '%s' RETURNING 1", a.user_id);
-	sql(statement);
+	free(test_sql("UPDATE users SET is_active = false WHERE id = $1", a.user_id, NULL));
 	ck_assert_int_eq(get_me(access, &j), 401);
 	assert_detail(j, "user_inactive", "User is inactive");
 	json_decref(j);
@@ -291,13 +281,9 @@ START_TEST(login_failures)
 	free(refresh);
 	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 401);
 	/* Deleted: user_not_found. */
-	snprintf(statement, sizeof(statement),
-		 "UPDATE users SET is_active = true WHERE id = '%s' RETURNING 1", a.user_id);
-	sql(statement);
+	free(test_sql("UPDATE users SET is_active = true WHERE id = $1", a.user_id, NULL));
 	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
-	snprintf(statement, sizeof(statement), "DELETE FROM users WHERE id = '%s' RETURNING 1",
-		 a.user_id);
-	sql(statement);
+	free(test_sql("DELETE FROM users WHERE id = $1", a.user_id, NULL));
 	ck_assert_int_eq(get_me(access, &j), 401);
 	assert_detail(j, "user_not_found", "User not found");
 	json_decref(j);
@@ -607,13 +593,11 @@ END_TEST
 /* The value after "label: " in the newest outbox email to address. */
 static char *outbox_field(const char *address, const char *label)
 {
-	char query[512];
-	snprintf(query, sizeof(query),
-		 "SELECT substring(body FROM '%s: ([^\\n]+)') FROM email_outbox WHERE to_address = "
-		 "'%s' "
-		 "AND kind = 'password_reset' ORDER BY created DESC LIMIT 1",
-		 label, address);
-	return test_sql_value(getenv("DATABASE_URL"), query);
+	char pattern[64];
+	snprintf(pattern, sizeof(pattern), "%s: ([^\n]+)", label);
+	return test_sql("SELECT substring(body FROM $2) FROM email_outbox WHERE to_address = $1 "
+			"AND kind = 'password_reset' ORDER BY created DESC LIMIT 1",
+			address, pattern);
 }
 
 START_TEST(password_reset)
@@ -767,12 +751,9 @@ START_TEST(failed_logins_are_throttled)
 	json_decref(j);
 	test_response_release(&resp);
 	/* Counted in the database: another server instance sees the same count. */
-	char query[256];
-	snprintf(query, sizeof(query),
-		 "SELECT count(*) FROM login_failures WHERE scope = 'username' AND key = "
-		 "lower('%s')",
-		 a.username);
-	char *count = test_sql_value(getenv("DATABASE_URL"), query);
+	char *count = test_sql("SELECT count(*) FROM login_failures WHERE scope = 'username' "
+			       "AND key = lower($1)",
+			       a.username, NULL);
 	ck_assert_str_eq(count, "3");
 	free(count);
 }
@@ -816,12 +797,9 @@ START_TEST(concurrent_registrations_of_one_username)
 		created += races[i].status == 201;
 	}
 	ck_assert_int_eq(created, 1);
-	char query[256];
-	snprintf(query, sizeof(query),
-		 "SELECT count(*) FROM users u JOIN profiles p ON p.user_id = u.id WHERE "
-		 "u.username = '%s'",
-		 username);
-	char *count = test_sql_value(getenv("DATABASE_URL"), query);
+	char *count = test_sql("SELECT count(*) FROM users u JOIN profiles p ON p.user_id = u.id "
+			       "WHERE u.username = $1",
+			       username, NULL);
 	ck_assert_str_eq(count, "1");
 	free(count);
 }
@@ -952,23 +930,18 @@ END_TEST
 START_TEST(weaker_hash_is_upgraded_at_login)
 {
 	struct account a;
-	char encoded[256], statement[512], *access, *refresh;
+	char encoded[256], *access, *refresh;
 	const unsigned char salt[16] = "0123456789abcdef";
 	register_account(&a, "upg");
 	/* As if stored by an older release with lighter parameters (m=8 MiB, t=1). */
 	ck_assert_int_eq(argon2id_hash_encoded(1, 8192, 1, PASSWORD, strlen(PASSWORD), salt,
 					       sizeof(salt), 32, encoded, sizeof(encoded)),
 			 ARGON2_OK);
-	snprintf(statement, sizeof(statement),
-		 "UPDATE users SET password = '%s' WHERE id = '%s' RETURNING 1", encoded,
-		 a.user_id);
-	sql(statement);
+	free(test_sql("UPDATE users SET password = $2 WHERE id = $1", a.user_id, encoded));
 	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
 	free(access);
 	free(refresh);
-	snprintf(statement, sizeof(statement), "SELECT password FROM users WHERE id = '%s'",
-		 a.user_id);
-	char *stored = test_sql_value(getenv("DATABASE_URL"), statement);
+	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
 	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
 		      stored);
 	free(stored);

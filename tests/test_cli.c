@@ -87,9 +87,8 @@ static int run(struct fixture *fx, const char *const *args, struct strbuf *out)
 
 static int table_exists(struct fixture *fx, const char *table)
 {
-	char sql[128];
-	snprintf(sql, sizeof(sql), "SELECT to_regclass('%s') IS NOT NULL", table);
-	char *v = test_sql_value(fx->db_url, sql);
+	const char *params[] = {table, NULL};
+	char *v = test_sql_params(fx->db_url, "SELECT to_regclass($1) IS NOT NULL", params);
 	int exists = v && !strcmp(v, "t");
 	free(v);
 	return exists;

@@ -307,6 +307,52 @@ out:
 	return ret;
 }
 
+/*
+ * Decode the body's refresh token, open a transaction on a borrowed connection
+ * and lock the token's row. Returns 0 with *conn (in the transaction) and
+ * *state for a live token. Otherwise replies and returns -1, *conn released: a
+ * rotated token presented again first ends its whole login (reuse detection).
+ */
+static int lock_live_refresh_or_reply(struct http_ctx *ctx, struct token_claims *claims,
+				      struct db_conn **conn, struct refresh_state *state)
+{
+	struct app *app = ctx->app;
+	enum app_err err;
+
+	*conn = NULL;
+	if (refresh_claims_or_reply(ctx, "refresh", claims))
+		return -1;
+	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, conn)) != APP_OK ||
+	    (err = db_begin(*conn)) != APP_OK)
+		goto fail;
+	/* Row lock: of two concurrent uses of one token, exactly one goes on. */
+	err = refresh_lock(*conn, claims->jti, state);
+	if (err == APP_ERR_NOT_FOUND) {
+		reply_token_error(ctx, token_result_message(TOKEN_INVALID));
+		goto out;
+	}
+	if (err != APP_OK)
+		goto fail;
+	if (!state->blacklisted && !state->session_revoked)
+		return 0;
+	if (state->rotated && !state->session_revoked) {
+		/* A rotated token came back: stolen or replayed. End its whole login. */
+		log_warn("auth: refresh token reuse for user %s; session %s revoked",
+			 state->user_id, state->session_id);
+		if ((err = session_revoke(*conn, state->session_id)) != APP_OK ||
+		    (err = db_commit(*conn)) != APP_OK)
+			goto fail;
+	}
+	reply_token_error(ctx, BLACKLISTED);
+	goto out;
+fail:
+	http_reply_app_error(ctx, err);
+out:
+	db_pool_release(app->pool, *conn);
+	*conn = NULL;
+	return -1;
+}
+
 static void post_refresh(struct http_ctx *ctx)
 {
 	struct app *app = ctx->app;
@@ -318,31 +364,8 @@ static void post_refresh(struct http_ctx *ctx)
 	const char *agent = http_header(ctx, "User-Agent");
 	enum app_err err;
 
-	if (refresh_claims_or_reply(ctx, "refresh", &claims))
+	if (lock_live_refresh_or_reply(ctx, &claims, &conn, &state))
 		return;
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
-	    (err = db_begin(conn)) != APP_OK)
-		goto fail;
-	/* Row lock: of two concurrent refreshes of one token, exactly one wins. */
-	err = refresh_lock(conn, claims.jti, &state);
-	if (err == APP_ERR_NOT_FOUND) {
-		reply_token_error(ctx, token_result_message(TOKEN_INVALID));
-		goto out;
-	}
-	if (err != APP_OK)
-		goto fail;
-	if (state.blacklisted || state.session_revoked) {
-		if (state.rotated && !state.session_revoked) {
-			/* A rotated token came back: stolen or replayed. End its whole login. */
-			log_warn("auth: refresh token reuse for user %s; session %s revoked",
-				 state.user_id, state.session_id);
-			if ((err = session_revoke(conn, state.session_id)) != APP_OK ||
-			    (err = db_commit(conn)) != APP_OK)
-				goto fail;
-		}
-		reply_token_error(ctx, BLACKLISTED);
-		goto out;
-	}
 	err = user_find_by_id(conn, state.user_id, &user);
 	if (err == APP_ERR_NOT_FOUND || (err == APP_OK && !user.is_active)) {
 		reply_token_error(ctx, token_result_message(TOKEN_INVALID));
@@ -420,38 +443,21 @@ out:
 
 static void post_blacklist(struct http_ctx *ctx)
 {
-	struct app *app = ctx->app;
 	struct token_claims claims;
 	struct refresh_state state;
 	struct db_conn *conn = NULL;
 	enum app_err err;
 
-	if (refresh_claims_or_reply(ctx, "refresh", &claims))
+	if (lock_live_refresh_or_reply(ctx, &claims, &conn, &state))
 		return;
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
-	    (err = db_begin(conn)) != APP_OK)
-		goto fail;
-	err = refresh_lock(conn, claims.jti, &state);
-	if (err == APP_ERR_NOT_FOUND) {
-		reply_token_error(ctx, token_result_message(TOKEN_INVALID));
-		goto out;
-	}
-	if (err != APP_OK)
-		goto fail;
-	if (state.blacklisted || state.session_revoked) {
-		reply_token_error(ctx, BLACKLISTED);
-		goto out;
-	}
 	/* Logout ends the login this token belongs to. */
-	if ((err = session_revoke(conn, state.session_id)) != APP_OK ||
-	    (err = db_commit(conn)) != APP_OK)
-		goto fail;
-	http_reply_json(ctx, 200, json_object());
-	goto out;
-fail:
-	http_reply_app_error(ctx, err);
-out:
-	db_pool_release(app->pool, conn);
+	if ((err = session_revoke(conn, state.session_id)) == APP_OK)
+		err = db_commit(conn);
+	if (err == APP_OK)
+		http_reply_json(ctx, 200, json_object());
+	else
+		http_reply_app_error(ctx, err);
+	db_pool_release(ctx->app->pool, conn);
 }
 
 /* Run one write on the caller's behalf in a transaction and answer 200 {}. */

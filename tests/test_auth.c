@@ -759,6 +759,38 @@ START_TEST(failed_logins_are_throttled)
 }
 END_TEST
 
+START_TEST(failed_logins_from_one_address_are_throttled)
+{
+	struct test_response resp;
+	json_t *j;
+	char *access, *refresh, limit[24], name[64];
+	/* Other tests failed logins from 127.0.0.1 too: the limit is set just above their count. */
+	char *so_far =
+		test_sql("SELECT count(*) FROM login_failures WHERE scope = 'ip' AND key = $1 "
+			 "AND failed_at > now() - interval '15 minutes'",
+			 "127.0.0.1", NULL);
+	snprintf(limit, sizeof(limit), "%d", atoi(so_far) + 2);
+	free(so_far);
+	test_server_stop(&ts);
+	setenv("LOGIN_THROTTLE_IP", limit, 1);
+	test_server_start(&ts, NULL, 0);
+	/* Two different usernames, neither near its own limit. */
+	for (int i = 0; i < 2; i++) {
+		unique(name, sizeof(name), "ipthr");
+		ck_assert_int_eq(login(name, "Wrong-Password-1", &access, &refresh), 401);
+	}
+	unique(name, sizeof(name), "ipthr");
+	char body[256];
+	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"x\"}", name);
+	ck_assert_int_eq(test_call(&ts, "POST", "/api/users/token", JSON, body, &resp, &j), 429);
+	char *retry = test_response_header(&resp, "Retry-After");
+	ck_assert_ptr_nonnull(retry);
+	free(retry);
+	json_decref(j);
+	test_response_release(&resp);
+}
+END_TEST
+
 struct register_race {
 	const char *username;
 	int index;
@@ -1155,6 +1187,7 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, password_reset);
 	tcase_add_test(tc, login_time_does_not_reveal_usernames);
 	tcase_add_test(tc, failed_logins_are_throttled);
+	tcase_add_test(tc, failed_logins_from_one_address_are_throttled);
 	tcase_add_test(tc, concurrent_registrations_of_one_username);
 	tcase_add_test(tc, welcome_and_reset_emails_reach_smtp);
 	tcase_add_test(tc, createsuperuser_makes_a_staff_user);

@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "models/db.h"
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 static const char CORS_ALLOW_HEADERS[] = "accept, accept-encoding, authorization, content-type, "
@@ -56,6 +57,21 @@ char *http_absolute_url(const struct http_ctx *ctx, const char *path)
 void http_set_header(struct http_ctx *ctx, const char *name, const char *value)
 {
 	u_map_put(ctx->resp->map_header, name, value);
+}
+
+int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn)
+{
+	enum app_err err = db_pool_acquire(ctx->app->pool, 5000, conn);
+	if (err != APP_OK) {
+		http_reply_app_error(ctx, err);
+		return -1;
+	}
+	return 0;
+}
+
+void http_db_release(struct http_ctx *ctx, struct db_conn *conn)
+{
+	db_pool_release(ctx->app->pool, conn);
 }
 
 void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body)

@@ -89,6 +89,14 @@ char *http_absolute_url(const struct http_ctx *ctx, const char *path);
 /* Set a response header (copied). */
 void http_set_header(struct http_ctx *ctx, const char *name, const char *value);
 
+/*
+ * Borrow a pool connection for the handler; on failure reply 503 and return
+ * -1. Give it back with http_db_release (NULL is fine).
+ */
+struct db_conn;
+int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn);
+void http_db_release(struct http_ctx *ctx, struct db_conn *conn);
+
 /* Answer status with j_body as compact UTF-8 JSON; steals j_body. */
 void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body);
 /* Answer 204 with no body. */

@@ -9,5 +9,9 @@ struct router *routes_build(void)
 	struct router *router = router_new();
 	meta_routes(router);
 	users_routes(router);
+	/* profiles, account, skills, friends */
+	/* projects, tags, votes */
+	/* messages, notes, staff */
+	/* images, media */
 	return router;
 }

@@ -381,6 +381,17 @@ void db_pool_release(struct db_pool *pool, struct db_conn *conn)
 	pool_put_slot(pool, slot);
 }
 
+unsigned long db_pool_statement_count(struct db_pool *pool)
+{
+	unsigned long total = 0;
+	pthread_mutex_lock(&pool->lock);
+	for (int i = 0; i < pool->size; i++)
+		if (pool->conns[i])
+			total += pool->conns[i]->statements;
+	pthread_mutex_unlock(&pool->lock);
+	return total;
+}
+
 enum app_err db_pool_ping(struct db_pool *pool)
 {
 	struct db_conn *conn = NULL;

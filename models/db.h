@@ -73,6 +73,9 @@ void db_pool_free(struct db_pool *pool);
 enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_conn **out);
 void db_pool_release(struct db_pool *pool, struct db_conn *conn);
 
+/* Statements run on every connection of the pool so far; for the N+1 tests. */
+unsigned long db_pool_statement_count(struct db_pool *pool);
+
 /* APP_OK if the database answers a trivial query through the pool. */
 enum app_err db_pool_ping(struct db_pool *pool);
 

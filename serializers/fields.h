@@ -42,6 +42,44 @@ char *field_text(const json_t *j_body, const struct text_rule *rule, json_t *j_e
 json_t *fields_read(const json_t *j_body, const struct text_rule *rules, size_t n, char **values);
 void fields_release(char **values, size_t n);
 
+/*
+ * A text field that must be an http(s) URL when not blank ("Enter a valid
+ * URL."), as Django's URLValidator(schemes=["http", "https"]).
+ */
+char *field_url(const json_t *j_body, const struct text_rule *rule, json_t *j_errors,
+		int *present);
+
+/*
+ * A date "YYYY-MM-DD" (a real calendar date). Returns a new string, or NULL
+ * when absent, null (allowed only if allow_null) or wrong (message added).
+ */
+char *field_date(const json_t *j_body, const char *name, int allow_null, json_t *j_errors,
+		 int *present);
+
+/*
+ * A boolean as DRF's BooleanField reads it (true/false, 1/0, "true"/"false",
+ * "yes"/"no", "on"/"off", "1"/"0"...). Returns 1 with *value set when present
+ * and valid, 0 when absent, -1 when wrong (message added).
+ */
+int field_bool(const json_t *j_body, const char *name, json_t *j_errors, int *value);
+
+/* One of choices (NULL-terminated), else "\"x\" is not a valid choice.". New string or NULL. */
+char *field_choice(const json_t *j_body, const char *name, int required,
+		   const char *const *choices, json_t *j_errors, int *present);
+
+/*
+ * A list of strings, each read by item_rule (its name is ignored), at most
+ * max_items. Item errors are keyed by index as DRF does:
+ * {"tags": {"1": ["This field may not be blank."]}}. Returns the count with
+ * *items a new array of new strings (free with fields_release + free), or -1
+ * when absent (with "This field is required." if required) or wrong.
+ */
+long field_string_list(const json_t *j_body, const char *name, int required, size_t max_items,
+		       const struct text_rule *item_rule, json_t *j_errors, char ***items);
+
+/* Django's URLValidator for http and https, near enough: 1 if valid. */
+int url_is_valid(const char *url);
+
 /* Django's EmailValidator, near enough: 1 if valid. */
 int email_is_valid(const char *email);
 /* Django's UnicodeUsernameValidator: letters, digits and @ . + - _; 1 if valid. */

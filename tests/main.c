@@ -22,6 +22,10 @@ int main(void)
 	srunner_add_suite(runner, password_suite());
 	srunner_add_suite(runner, email_suite());
 	srunner_add_suite(runner, auth_suite());
+	/* profiles suite */
+	/* projects suite */
+	/* messages suite */
+	/* images suite */
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

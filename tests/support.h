@@ -87,11 +87,38 @@ void test_server_stop(struct test_server *ts);
 
 /*
  * Request path on ts; *j (if j) is the parsed JSON body (caller json_decref()s;
- * fails the test if the body is not JSON). Returns the status.
+ * NULL for an empty body; fails the test if a body is not JSON). Returns the status.
  */
 long test_call(struct test_server *ts, const char *method, const char *path,
 	       const char *const *headers, const char *body, struct test_response *resp,
 	       json_t **j);
+
+/* Users for HTTP tests. */
+#define TEST_PASSWORD "Tr0ub4dor&3-horse"
+extern const char *const TEST_JSON[]; /* {"Content-Type: application/json", NULL} */
+
+struct test_account {
+	char username[64];
+	char email[96];
+	char user_id[37];
+	char profile_id[37];
+};
+
+/* A name unique to this test run, prefix first. */
+void test_unique(char *out, size_t size, const char *prefix);
+/* Register a fresh user (password TEST_PASSWORD) through the API; fails the test unless 201. */
+void test_register(struct test_server *ts, struct test_account *a, const char *prefix);
+/* Log in; on 200 *access and *refresh are new strings (free()). Returns the status. */
+long test_login(struct test_server *ts, const char *username, const char *password, char **access,
+		char **refresh);
+/* Headers "Authorization: Bearer <token>" and the JSON content type (static storage: use at once). */
+const char *const *test_bearer(const char *token);
+/* POST j_body (stolen) as JSON with headers (NULL: just the content type); *j the answer. */
+long test_post(struct test_server *ts, const char *path, const char *const *headers, json_t *j_body,
+	       json_t **j);
+/* Any method with a JSON body (stolen, may be NULL) and headers; *j the answer if j. */
+long test_send(struct test_server *ts, const char *method, const char *path,
+	       const char *const *headers, json_t *j_body, json_t **j);
 
 Suite *unit_suite(void);
 Suite *http_suite(void);

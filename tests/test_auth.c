@@ -18,8 +18,8 @@
 #include "support.h"
 
 static struct test_server ts;
-static const char PASSWORD[] = "Tr0ub4dor&3-horse";
-static const char *const JSON[] = {"Content-Type: application/json", NULL};
+#define PASSWORD TEST_PASSWORD
+#define JSON TEST_JSON
 
 static void auth_up(void)
 {
@@ -33,84 +33,18 @@ static void auth_down(void)
 	test_server_stop(&ts);
 }
 
-/* A name unique to this test run. */
-static void unique(char *out, size_t size, const char *prefix)
-{
-	static int n;
-	snprintf(out, size, "%s%ld%d", prefix, (long)getpid(), ++n);
-}
-
-static long post(const char *path, const char *const *headers, json_t *j_body, json_t **j)
-{
-	struct test_response resp;
-	char *text = json_dumps(j_body, JSON_COMPACT);
-	json_decref(j_body);
-	long status = test_call(&ts, "POST", path, headers ? headers : JSON, text, &resp, j);
-	free(text);
-	test_response_release(&resp);
-	return status;
-}
-
-/* "Authorization: Bearer <token>" plus the JSON content type, in a static buffer list. */
-static const char *const *bearer(const char *token)
-{
-	static char header[4096];
-	static const char *list[3];
-	snprintf(header, sizeof(header), "Authorization: Bearer %s", token);
-	list[0] = header;
-	list[1] = "Content-Type: application/json";
-	list[2] = NULL;
-	return list;
-}
-
-struct account {
-	char username[64];
-	char email[96];
-	char user_id[37];
-	char profile_id[37];
-};
-
-static void register_account(struct account *a, const char *prefix)
-{
-	json_t *j;
-	unique(a->username, sizeof(a->username), prefix);
-	snprintf(a->email, sizeof(a->email), "%s@example.com", a->username);
-	ck_assert_int_eq(post("/api/users/register", NULL,
-			      json_pack("{s:s,s:s,s:s}", "username", a->username, "email", a->email,
-					"password", PASSWORD),
-			      &j),
-			 201);
-	snprintf(a->user_id, sizeof(a->user_id), "%s", json_string_value(json_object_get(j, "id")));
-	snprintf(a->profile_id, sizeof(a->profile_id), "%s",
-		 json_string_value(json_object_get(json_object_get(j, "profile"), "id")));
-	json_decref(j);
-}
-
-/* Log in; *access and *refresh are new strings. Returns the status. */
-static long login(const char *username, const char *password, char **access, char **refresh)
-{
-	json_t *j;
-	long status = post("/api/users/token", NULL,
-			   json_pack("{s:s,s:s}", "username", username, "password", password), &j);
-	if (status == 200) {
-		*access = xstrdup(json_string_value(json_object_get(j, "access")));
-		*refresh = xstrdup(json_string_value(json_object_get(j, "refresh")));
-	}
-	json_decref(j);
-	return status;
-}
-
 static long get_me(const char *access, json_t **j)
 {
 	struct test_response resp;
-	long status = test_call(&ts, "GET", "/api/users/me", bearer(access), NULL, &resp, j);
+	long status = test_call(&ts, "GET", "/api/users/me", test_bearer(access), NULL, &resp, j);
 	test_response_release(&resp);
 	return status;
 }
 
 static long refresh_with(const char *refresh, json_t **j)
 {
-	return post("/api/users/token/refresh", NULL, json_pack("{s:s}", "refresh", refresh), j);
+	return test_post(&ts, "/api/users/token/refresh", NULL,
+			 json_pack("{s:s}", "refresh", refresh), j);
 }
 
 static void assert_detail(json_t *j, const char *code, const char *detail)
@@ -121,12 +55,12 @@ static void assert_detail(json_t *j, const char *code, const char *detail)
 
 START_TEST(register_login_me_refresh_blacklist)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	char *access, *refresh;
-	register_account(&a, "walk");
+	test_register(&ts, &a, "walk");
 
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	ck_assert_int_eq(get_me(access, &j), 200);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), a.user_id);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "username")), a.username);
@@ -146,23 +80,23 @@ START_TEST(register_login_me_refresh_blacklist)
 	json_decref(j);
 
 	/* Logout with the new one: it no longer refreshes, and blacklisting it again is a 401. */
-	ck_assert_int_eq(post("/api/users/token/blacklist", NULL,
-			      json_pack("{s:s}", "refresh", refresh2), &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/token/blacklist", NULL,
+				   json_pack("{s:s}", "refresh", refresh2), &j),
 			 200);
 	ck_assert_int_eq(json_object_size(j), 0);
 	json_decref(j);
 	ck_assert_int_eq(refresh_with(refresh2, &j), 401);
 	assert_detail(j, "token_not_valid", "Token is blacklisted");
 	json_decref(j);
-	ck_assert_int_eq(post("/api/users/token/blacklist", NULL,
-			      json_pack("{s:s}", "refresh", refresh2), &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/token/blacklist", NULL,
+				   json_pack("{s:s}", "refresh", refresh2), &j),
 			 401);
 	assert_detail(j, "token_not_valid", "Token is blacklisted");
 	json_decref(j);
 	/* An access token is not a refresh token. */
-	ck_assert_int_eq(
-		post("/api/users/token/blacklist", NULL, json_pack("{s:s}", "refresh", access), &j),
-		401);
+	ck_assert_int_eq(test_post(&ts, "/api/users/token/blacklist", NULL,
+				   json_pack("{s:s}", "refresh", access), &j),
+			 401);
 	assert_detail(j, "token_not_valid", "Token has wrong type");
 	json_decref(j);
 	free(access);
@@ -173,11 +107,11 @@ END_TEST
 
 START_TEST(register_validation)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
-	register_account(&a, "taken");
+	test_register(&ts, &a, "taken");
 
-	ck_assert_int_eq(post("/api/users/register", NULL, json_object(), &j), 400);
+	ck_assert_int_eq(test_post(&ts, "/api/users/register", NULL, json_object(), &j), 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "username"), 0)),
 			 "This field is required.");
 	ck_assert_ptr_nonnull(json_object_get(j, "email"));
@@ -190,10 +124,10 @@ START_TEST(register_validation)
 	for (char *p = upper; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 	snprintf(upper_email, sizeof(upper_email), "%s@EXAMPLE.com", upper);
-	ck_assert_int_eq(post("/api/users/register", NULL,
-			      json_pack("{s:s,s:s,s:s}", "username", upper, "email", upper_email,
-					"password", "1"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/register", NULL,
+				   json_pack("{s:s,s:s,s:s}", "username", upper, "email",
+					     upper_email, "password", "1"),
+				   &j),
 			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "username"), 0)),
 			 "A user with that username already exists.");
@@ -202,10 +136,10 @@ START_TEST(register_validation)
 	ck_assert_ptr_null(json_object_get(j, "password"));
 	json_decref(j);
 
-	ck_assert_int_eq(post("/api/users/register", NULL,
-			      json_pack("{s:s,s:s,s:s}", "username", "bad name!", "email",
-					"not-an-email", "password", "123"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/register", NULL,
+				   json_pack("{s:s,s:s,s:s}", "username", "bad name!", "email",
+					     "not-an-email", "password", "123"),
+				   &j),
 			 400);
 	ck_assert_ptr_nonnull(json_object_get(j, "username"));
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "email"), 0)),
@@ -213,12 +147,12 @@ START_TEST(register_validation)
 	json_decref(j);
 
 	char name[64], email[96];
-	unique(name, sizeof(name), "frank");
+	test_unique(name, sizeof(name), "frank");
 	snprintf(email, sizeof(email), "%s@example.com", name);
-	ck_assert_int_eq(post("/api/users/register", NULL,
-			      json_pack("{s:s,s:s,s:s}", "username", name, "email", email,
-					"password", "1234567"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/register", NULL,
+				   json_pack("{s:s,s:s,s:s}", "username", name, "email", email,
+					     "password", "1234567"),
+				   &j),
 			 400);
 	json_t *j_pw = json_object_get(j, "password");
 	ck_assert_int_eq(json_array_size(j_pw), 3);
@@ -227,10 +161,10 @@ START_TEST(register_validation)
 	json_decref(j);
 
 	/* A NUL in a field is that field's error, and a list body is not an object. */
-	ck_assert_int_eq(post("/api/users/register", NULL,
-			      json_pack("{s:s%,s:s,s:s}", "username", "al\0ice", (size_t)6, "email",
-					email, "password", PASSWORD),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/register", NULL,
+				   json_pack("{s:s%,s:s,s:s}", "username", "al\0ice", (size_t)6,
+					     "email", email, "password", PASSWORD),
+				   &j),
 			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "username"), 0)),
 			 "Null characters are not allowed.");
@@ -244,33 +178,33 @@ END_TEST
 
 START_TEST(login_failures)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	char *access = NULL, *refresh = NULL;
-	register_account(&a, "lf");
+	test_register(&ts, &a, "lf");
 
-	ck_assert_int_eq(
-		post("/api/users/token", NULL,
-		     json_pack("{s:s,s:s}", "username", a.username, "password", "wrong-password"),
-		     &j),
-		401);
-	assert_detail(j, "no_active_account", "No active account found with the given credentials");
-	json_decref(j);
-	ck_assert_int_eq(post("/api/users/token", NULL,
-			      json_pack("{s:s,s:s}", "username", "nobody-at-all", "password",
-					"whatever-123"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/token", NULL,
+				   json_pack("{s:s,s:s}", "username", a.username, "password",
+					     "wrong-password"),
+				   &j),
 			 401);
 	assert_detail(j, "no_active_account", "No active account found with the given credentials");
 	json_decref(j);
-	ck_assert_int_eq(
-		post("/api/users/token", NULL, json_pack("{s:s}", "username", a.username), &j),
-		400);
+	ck_assert_int_eq(test_post(&ts, "/api/users/token", NULL,
+				   json_pack("{s:s,s:s}", "username", "nobody-at-all", "password",
+					     "whatever-123"),
+				   &j),
+			 401);
+	assert_detail(j, "no_active_account", "No active account found with the given credentials");
+	json_decref(j);
+	ck_assert_int_eq(test_post(&ts, "/api/users/token", NULL,
+				   json_pack("{s:s}", "username", a.username), &j),
+			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "password"), 0)),
 			 "This field is required.");
 	json_decref(j);
 	/* Deactivated: no login, and the access token issued before stops working at once. */
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	free(test_sql("UPDATE users SET is_active = false WHERE id = $1", a.user_id, NULL));
 	ck_assert_int_eq(get_me(access, &j), 401);
 	assert_detail(j, "user_inactive", "User is inactive");
@@ -279,10 +213,10 @@ START_TEST(login_failures)
 	json_decref(j);
 	free(access);
 	free(refresh);
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 401);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 401);
 	/* Deleted: user_not_found. */
 	free(test_sql("UPDATE users SET is_active = true WHERE id = $1", a.user_id, NULL));
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	free(test_sql("DELETE FROM users WHERE id = $1", a.user_id, NULL));
 	ck_assert_int_eq(get_me(access, &j), 401);
 	assert_detail(j, "user_not_found", "User not found");
@@ -340,20 +274,21 @@ static void assert_refused_as_access(const char *token, const char *message)
 				 json_array_get(json_object_get(j, "messages"), 0), "message")),
 			 message);
 	json_decref(j);
-	ck_assert_int_eq(
-		post("/api/users/token/verify", NULL, json_pack("{s:s}", "token", token), &j), 401);
+	ck_assert_int_eq(test_post(&ts, "/api/users/token/verify", NULL,
+				   json_pack("{s:s}", "token", token), &j),
+			 401);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "token_not_valid");
 	json_decref(j);
 }
 
 START_TEST(forged_tokens_are_refused)
 {
-	struct account a;
+	struct test_account a;
 	char *access, *refresh;
 	const char *secret = getenv("JWT_SECRET");
 	long now = (long)time(NULL);
-	register_account(&a, "forge");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	test_register(&ts, &a, "forge");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 
 	/* The genuine article passes, signed by the test with the real secret too. */
 	char *good = forge(JWT_ALG_HS256, secret, "access", now, now + 60, a.user_id);
@@ -398,8 +333,9 @@ START_TEST(forged_tokens_are_refused)
 	free(www);
 	json_decref(j);
 	test_response_release(&resp);
-	ck_assert_int_eq(
-		post("/api/users/register", bearer("expired.or.garbage"), json_object(), &j), 401);
+	ck_assert_int_eq(test_post(&ts, "/api/users/register", test_bearer("expired.or.garbage"),
+				   json_object(), &j),
+			 401);
 	json_decref(j);
 	free(good);
 	free(none);
@@ -414,12 +350,12 @@ END_TEST
 
 START_TEST(reuse_of_a_rotated_token_ends_the_login)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	char *access, *refresh, *other_access, *other_refresh;
-	register_account(&a, "reuse");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
-	ck_assert_int_eq(login(a.username, PASSWORD, &other_access, &other_refresh), 200);
+	test_register(&ts, &a, "reuse");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &other_access, &other_refresh), 200);
 
 	ck_assert_int_eq(refresh_with(refresh, &j), 200);
 	char *child = xstrdup(json_string_value(json_object_get(j, "refresh")));
@@ -465,12 +401,12 @@ static void *race_refresh(void *arg)
 
 START_TEST(concurrent_refreshes_of_one_token_one_wins)
 {
-	struct account a;
+	struct test_account a;
 	char *access, *refresh;
 	struct refresh_race races[6];
 	pthread_t threads[6];
-	register_account(&a, "race");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	test_register(&ts, &a, "race");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	for (int i = 0; i < 6; i++) {
 		races[i].token = refresh;
 		pthread_create(&threads[i], NULL, race_refresh, &races[i]);
@@ -489,16 +425,16 @@ END_TEST
 
 START_TEST(logout_all_and_sessions)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	struct test_response resp;
 	char *access1, *refresh1, *access2, *refresh2;
-	register_account(&a, "sess");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access1, &refresh1), 200);
-	ck_assert_int_eq(login(a.username, PASSWORD, &access2, &refresh2), 200);
+	test_register(&ts, &a, "sess");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access1, &refresh1), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access2, &refresh2), 200);
 
 	ck_assert_int_eq(
-		test_call(&ts, "GET", "/api/users/sessions", bearer(access1), NULL, &resp, &j),
+		test_call(&ts, "GET", "/api/users/sessions", test_bearer(access1), NULL, &resp, &j),
 		200);
 	ck_assert_int_eq(json_array_size(j), 2);
 	int current = 0;
@@ -517,17 +453,21 @@ START_TEST(logout_all_and_sessions)
 	snprintf(path, sizeof(path), "/api/users/sessions/%s", other_id);
 	test_response_release(&resp);
 	struct test_response del;
-	ck_assert_int_eq(test_call(&ts, "DELETE", path, bearer(access1), NULL, &del, NULL), 204);
+	ck_assert_int_eq(test_call(&ts, "DELETE", path, test_bearer(access1), NULL, &del, NULL),
+			 204);
 	test_response_release(&del);
 	json_decref(j);
 	/* The ended session's refresh token is dead; ending it again is a 404. */
 	ck_assert_int_eq(refresh_with(refresh2, &j), 401);
 	json_decref(j);
-	ck_assert_int_eq(test_call(&ts, "DELETE", path, bearer(access1), NULL, &del, NULL), 404);
+	ck_assert_int_eq(test_call(&ts, "DELETE", path, test_bearer(access1), NULL, &del, NULL),
+			 404);
 	test_response_release(&del);
 
 	/* logout-all: every refresh token and every earlier access token refused. */
-	ck_assert_int_eq(post("/api/users/logout-all", bearer(access1), json_object(), &j), 200);
+	ck_assert_int_eq(
+		test_post(&ts, "/api/users/logout-all", test_bearer(access1), json_object(), &j),
+		200);
 	json_decref(j);
 	ck_assert_int_eq(refresh_with(refresh1, &j), 401);
 	assert_detail(j, "token_not_valid", "Token is blacklisted");
@@ -537,10 +477,10 @@ START_TEST(logout_all_and_sessions)
 	/* A login right after works at once. */
 	free(access2);
 	free(refresh2);
-	ck_assert_int_eq(login(a.username, PASSWORD, &access2, &refresh2), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access2, &refresh2), 200);
 	ck_assert_int_eq(get_me(access2, &j), 200);
 	json_decref(j);
-	ck_assert_int_eq(post("/api/users/logout-all", NULL, json_object(), &j), 401);
+	ck_assert_int_eq(test_post(&ts, "/api/users/logout-all", NULL, json_object(), &j), 401);
 	assert_detail(j, "not_authenticated", "Authentication credentials were not provided.");
 	json_decref(j);
 	free(access1);
@@ -552,26 +492,27 @@ END_TEST
 
 START_TEST(password_change)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	char *access, *refresh;
 	const char *new_password = "Correct-Horse-Battery-9";
-	register_account(&a, "chg");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	test_register(&ts, &a, "chg");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 
 	ck_assert_int_eq(
-		post("/api/users/password/change", bearer(access),
-		     json_pack("{s:s,s:s}", "old_password", "wrong", "new_password", "short"), &j),
+		test_post(&ts, "/api/users/password/change", test_bearer(access),
+			  json_pack("{s:s,s:s}", "old_password", "wrong", "new_password", "short"),
+			  &j),
 		400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "old_password"), 0)),
 			 "Your old password was entered incorrectly. Please enter it again.");
 	ck_assert_ptr_nonnull(json_object_get(j, "new_password"));
 	json_decref(j);
-	ck_assert_int_eq(
-		post("/api/users/password/change", bearer(access),
-		     json_pack("{s:s,s:s}", "old_password", PASSWORD, "new_password", new_password),
-		     &j),
-		200);
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/change", test_bearer(access),
+				   json_pack("{s:s,s:s}", "old_password", PASSWORD, "new_password",
+					     new_password),
+				   &j),
+			 200);
 	json_decref(j);
 	/* Old refresh token blacklisted, old access token refused, old password gone. */
 	ck_assert_int_eq(refresh_with(refresh, &j), 401);
@@ -581,8 +522,8 @@ START_TEST(password_change)
 	json_decref(j);
 	free(access);
 	free(refresh);
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 401);
-	ck_assert_int_eq(login(a.username, new_password, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 401);
+	ck_assert_int_eq(test_login(&ts, a.username, new_password, &access, &refresh), 200);
 	ck_assert_int_eq(get_me(access, &j), 200);
 	json_decref(j);
 	free(access);
@@ -602,73 +543,73 @@ static char *outbox_field(const char *address, const char *label)
 
 START_TEST(password_reset)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	char *access, *refresh;
 	const char *new_password = "Another-Long-Pass-77";
-	register_account(&a, "rst");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	test_register(&ts, &a, "rst");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 
 	/* Known and unknown addresses get the same answer; only the known one gets mail. */
-	ck_assert_int_eq(
-		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", a.email), &j),
-		200);
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset", NULL,
+				   json_pack("{s:s}", "email", a.email), &j),
+			 200);
 	const char *detail = json_string_value(json_object_get(j, "detail"));
 	ck_assert_str_eq(
 		detail,
 		"If an account with that email exists, a password reset email has been sent.");
 	json_decref(j);
-	ck_assert_int_eq(post("/api/users/password/reset", NULL,
-			      json_pack("{s:s}", "email", "nobody-here@example.com"), &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset", NULL,
+				   json_pack("{s:s}", "email", "nobody-here@example.com"), &j),
 			 200);
 	ck_assert_str_eq(
 		json_string_value(json_object_get(j, "detail")),
 		"If an account with that email exists, a password reset email has been sent.");
 	json_decref(j);
-	ck_assert_int_eq(
-		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", "nope"), &j),
-		400);
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset", NULL,
+				   json_pack("{s:s}", "email", "nope"), &j),
+			 400);
 	json_decref(j);
 
 	char *uid = outbox_field(a.email, "uid");
 	char *token = outbox_field(a.email, "token");
 	ck_assert_ptr_nonnull(uid);
 	ck_assert_ptr_nonnull(token);
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
-			      json_pack("{s:s,s:s,s:s}", "uid", "bm9wZQ", "token", token,
-					"new_password", new_password),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", "bm9wZQ", "token", token,
+					     "new_password", new_password),
+				   &j),
 			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "uid"), 0)),
 			 "Invalid value.");
 	json_decref(j);
-	ck_assert_int_eq(
-		post("/api/users/password/reset/confirm", NULL,
-		     json_pack("{s:s,s:s,s:s}", "uid", uid, "token",
-			       "1-00000000000000000000000000000000", "new_password", new_password),
-		     &j),
-		400);
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", uid, "token",
+					     "1-00000000000000000000000000000000", "new_password",
+					     new_password),
+				   &j),
+			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "token"), 0)),
 			 "Invalid or expired token.");
 	json_decref(j);
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
-			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
-					"12345678"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token,
+					     "new_password", "12345678"),
+				   &j),
 			 400);
 	ck_assert_ptr_nonnull(json_object_get(j, "new_password"));
 	json_decref(j);
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
-			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
-					new_password),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token,
+					     "new_password", new_password),
+				   &j),
 			 200);
 	json_decref(j);
 	/* The token works once; the old tokens and password are dead. */
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
-			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
-					"Yet-Another-Pass-88"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token,
+					     "new_password", "Yet-Another-Pass-88"),
+				   &j),
 			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "token"), 0)),
 			 "Invalid or expired token.");
@@ -679,10 +620,11 @@ START_TEST(password_reset)
 	json_decref(j);
 	free(access);
 	free(refresh);
-	ck_assert_int_eq(login(a.username, new_password, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, new_password, &access, &refresh), 200);
 	free(access);
 	free(refresh);
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL, json_object(), &j), 400);
+	ck_assert_int_eq(
+		test_post(&ts, "/api/users/password/reset/confirm", NULL, json_object(), &j), 400);
 	ck_assert_int_eq(json_object_size(j), 3);
 	json_decref(j);
 	free(uid);
@@ -694,7 +636,7 @@ static double login_ms(const char *username, const char *password)
 {
 	char *access = NULL, *refresh = NULL;
 	double started = now_ms();
-	ck_assert_int_eq(login(username, password, &access, &refresh), 401);
+	ck_assert_int_eq(test_login(&ts, username, password, &access, &refresh), 401);
 	return now_ms() - started;
 }
 
@@ -706,9 +648,9 @@ static int compare_doubles(const void *a, const void *b)
 
 START_TEST(login_time_does_not_reveal_usernames)
 {
-	struct account a;
+	struct test_account a;
 	double unknown[9], wrong[9];
-	register_account(&a, "time");
+	test_register(&ts, &a, "time");
 	login_ms(a.username, "warm-up-the-hasher");
 	for (int i = 0; i < 9; i++) {
 		unknown[i] = login_ms("no-such-user-anywhere", "Wrong-Password-1");
@@ -726,7 +668,7 @@ END_TEST
 
 START_TEST(failed_logins_are_throttled)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	struct test_response resp;
 	char *access, *refresh;
@@ -734,9 +676,10 @@ START_TEST(failed_logins_are_throttled)
 	setenv("LOGIN_THROTTLE_USERNAME", "3", 1);
 	setenv("LOGIN_THROTTLE_WINDOW", "60", 1);
 	test_server_start(&ts, NULL, 0);
-	register_account(&a, "thr");
+	test_register(&ts, &a, "thr");
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(login(a.username, "Wrong-Password-1", &access, &refresh), 401);
+		ck_assert_int_eq(test_login(&ts, a.username, "Wrong-Password-1", &access, &refresh),
+				 401);
 	/* Over the limit: even the right password waits. */
 	char body[256];
 	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", a.username,
@@ -776,10 +719,10 @@ START_TEST(failed_logins_from_one_address_are_throttled)
 	test_server_start(&ts, NULL, 0);
 	/* Two different usernames, neither near its own limit. */
 	for (int i = 0; i < 2; i++) {
-		unique(name, sizeof(name), "ipthr");
-		ck_assert_int_eq(login(name, "Wrong-Password-1", &access, &refresh), 401);
+		test_unique(name, sizeof(name), "ipthr");
+		ck_assert_int_eq(test_login(&ts, name, "Wrong-Password-1", &access, &refresh), 401);
 	}
-	unique(name, sizeof(name), "ipthr");
+	test_unique(name, sizeof(name), "ipthr");
 	char body[256];
 	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"x\"}", name);
 	ck_assert_int_eq(test_call(&ts, "POST", "/api/users/token", JSON, body, &resp, &j), 429);
@@ -816,7 +759,7 @@ START_TEST(concurrent_registrations_of_one_username)
 	char username[64];
 	struct register_race races[8];
 	pthread_t threads[8];
-	unique(username, sizeof(username), "same");
+	test_unique(username, sizeof(username), "same");
 	for (int i = 0; i < 8; i++) {
 		races[i] = (struct register_race){username, i, 0};
 		pthread_create(&threads[i], NULL, race_register, &races[i]);
@@ -863,7 +806,7 @@ START_TEST(welcome_and_reset_emails_reach_smtp)
 {
 	struct smtp_listener listener;
 	struct mailer *mailer = NULL;
-	struct account a;
+	struct test_account a;
 	struct smtp_message welcome = {0}, reset = {0};
 	char smtp_url[64];
 	json_t *j;
@@ -878,11 +821,11 @@ START_TEST(welcome_and_reset_emails_reach_smtp)
 	test_server_start(&ts, NULL, 0);
 	ck_assert_int_eq(mailer_start(&ts.cfg, ts.app.pool, &mailer), 0);
 
-	register_account(&a, "smtp");
+	test_register(&ts, &a, "smtp");
 	ck_assert_msg(wait_for_mail(&listener, a.email, 1) == 0, "no welcome email");
-	ck_assert_int_eq(
-		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", a.email), &j),
-		200);
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset", NULL,
+				   json_pack("{s:s}", "email", a.email), &j),
+			 200);
 	json_decref(j);
 	ck_assert_msg(wait_for_mail(&listener, a.email, 2) == 0, "no reset email");
 	mailer_stop(mailer);
@@ -903,14 +846,15 @@ START_TEST(welcome_and_reset_emails_reach_smtp)
 	ck_assert_ptr_nonnull(uid);
 	ck_assert_ptr_nonnull(token);
 	/* The emailed token is the one that works. */
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
-			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
-					"Mailed-Reset-Pass-42"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token,
+					     "new_password", "Mailed-Reset-Pass-42"),
+				   &j),
 			 200);
 	json_decref(j);
 	char *access, *refresh;
-	ck_assert_int_eq(login(a.username, "Mailed-Reset-Pass-42", &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, "Mailed-Reset-Pass-42", &access, &refresh),
+			 200);
 	free(access);
 	free(refresh);
 	free(uid);
@@ -927,13 +871,13 @@ START_TEST(createsuperuser_makes_a_staff_user)
 	char name[64], email[96], env_pw[64];
 	json_t *j;
 	char *access, *refresh;
-	unique(name, sizeof(name), "boss");
+	test_unique(name, sizeof(name), "boss");
 	snprintf(email, sizeof(email), "%s@example.com", name);
 	snprintf(env_pw, sizeof(env_pw), "DEVSEARCH_PASSWORD=%s", PASSWORD);
 	const char *args[] = {"createsuperuser", "--username", name, "--email", email, NULL};
 	const char *env[] = {env_pw, NULL};
 	ck_assert_int_eq(test_run(args, env, &out), 0);
-	ck_assert_int_eq(login(name, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, name, PASSWORD, &access, &refresh), 200);
 	ck_assert_int_eq(get_me(access, &j), 200);
 	ck_assert(json_is_true(json_object_get(j, "is_staff")));
 	json_decref(j);
@@ -961,23 +905,23 @@ END_TEST
 
 START_TEST(weaker_hash_is_upgraded_at_login)
 {
-	struct account a;
+	struct test_account a;
 	char encoded[256], *access, *refresh;
 	const unsigned char salt[16] = "0123456789abcdef";
-	register_account(&a, "upg");
+	test_register(&ts, &a, "upg");
 	/* As if stored by an older release with lighter parameters (m=8 MiB, t=1). */
 	ck_assert_int_eq(argon2id_hash_encoded(1, 8192, 1, PASSWORD, strlen(PASSWORD), salt,
 					       sizeof(salt), 32, encoded, sizeof(encoded)),
 			 ARGON2_OK);
 	free(test_sql("UPDATE users SET password = $2 WHERE id = $1", a.user_id, encoded));
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	free(access);
 	free(refresh);
 	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
 	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
 		      stored);
 	free(stored);
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	free(access);
 	free(refresh);
 }
@@ -985,24 +929,24 @@ END_TEST
 
 START_TEST(reset_token_expires)
 {
-	struct account a;
+	struct test_account a;
 	json_t *j;
 	test_server_stop(&ts);
 	setenv("PASSWORD_RESET_TIMEOUT", "1", 1);
 	test_server_start(&ts, NULL, 0);
-	register_account(&a, "exp");
-	ck_assert_int_eq(
-		post("/api/users/password/reset", NULL, json_pack("{s:s}", "email", a.email), &j),
-		200);
+	test_register(&ts, &a, "exp");
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset", NULL,
+				   json_pack("{s:s}", "email", a.email), &j),
+			 200);
 	json_decref(j);
 	char *uid = outbox_field(a.email, "uid");
 	char *token = outbox_field(a.email, "token");
 	struct timespec wait = {2, 200 * 1000 * 1000};
 	nanosleep(&wait, NULL);
-	ck_assert_int_eq(post("/api/users/password/reset/confirm", NULL,
-			      json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token, "new_password",
-					"Too-Late-Pass-55"),
-			      &j),
+	ck_assert_int_eq(test_post(&ts, "/api/users/password/reset/confirm", NULL,
+				   json_pack("{s:s,s:s,s:s}", "uid", uid, "token", token,
+					     "new_password", "Too-Late-Pass-55"),
+				   &j),
 			 400);
 	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "token"), 0)),
 			 "Invalid or expired token.");
@@ -1056,7 +1000,7 @@ static void asymmetric_keys(const char *alg, const char *genpkey_args, const cha
 {
 	char dir[] = "/tmp/devsearch-keys-XXXXXX";
 	char priv[128], pub[128];
-	struct account a;
+	struct test_account a;
 	struct test_response resp;
 	json_t *j, *j_jwks;
 	char *access, *refresh;
@@ -1082,8 +1026,8 @@ static void asymmetric_keys(const char *alg, const char *genpkey_args, const cha
 	const char *kid = json_string_value(json_object_get(j_key, "kid"));
 	ck_assert_ptr_nonnull(kid);
 
-	register_account(&a, "asym");
-	ck_assert_int_eq(login(a.username, PASSWORD, &access, &refresh), 200);
+	test_register(&ts, &a, "asym");
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
 	char *access_kid = token_kid(access);
 	ck_assert_str_eq(access_kid, kid);
 	ck_assert_int_eq(get_me(access, &j), 200);

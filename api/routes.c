@@ -1,7 +1,10 @@
 /* The one place that lists the API's modules, in the order GET /api shows them. */
 #include "api/routes.h"
 
+#include "api/admin.h"
+#include "api/messages.h"
 #include "api/meta.h"
+#include "api/notes.h"
 #include "api/users.h"
 
 struct router *routes_build(void)
@@ -11,7 +14,9 @@ struct router *routes_build(void)
 	users_routes(router);
 	/* profiles, account, skills, friends */
 	/* projects, tags, votes */
-	/* messages, notes, staff */
+	messages_routes(router);
+	notes_routes(router);
+	admin_routes(router);
 	/* images, media */
 	return router;
 }

@@ -24,7 +24,7 @@ int main(void)
 	srunner_add_suite(runner, auth_suite());
 	/* profiles suite */
 	/* projects suite */
-	/* messages suite */
+	srunner_add_suite(runner, messages_suite());
 	/* images suite */
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);

@@ -2,6 +2,8 @@
 #include "api/routes.h"
 
 #include "api/meta.h"
+#include "api/projects.h"
+#include "api/tags.h"
 #include "api/users.h"
 
 struct router *routes_build(void)
@@ -10,7 +12,8 @@ struct router *routes_build(void)
 	meta_routes(router);
 	users_routes(router);
 	/* profiles, account, skills, friends */
-	/* projects, tags, votes */
+	projects_routes(router);
+	tags_routes(router);
 	/* messages, notes, staff */
 	/* images, media */
 	return router;

@@ -12,9 +12,9 @@
 #define PAGE_SIZE_MAX 100
 
 struct page_request {
-	long number;     /* 1-based */
+	long number; /* 1-based */
 	long size;
-	char limit[24];  /* size and offset as text, ready for LIMIT $n OFFSET $m */
+	char limit[24]; /* size and offset as text, ready for LIMIT $n OFFSET $m */
 	char offset[24];
 };
 

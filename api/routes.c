@@ -5,6 +5,8 @@
 #include "api/messages.h"
 #include "api/meta.h"
 #include "api/notes.h"
+#include "api/projects.h"
+#include "api/tags.h"
 #include "api/users.h"
 
 struct router *routes_build(void)
@@ -13,7 +15,8 @@ struct router *routes_build(void)
 	meta_routes(router);
 	users_routes(router);
 	/* profiles, account, skills, friends */
-	/* projects, tags, votes */
+	projects_routes(router);
+	tags_routes(router);
 	messages_routes(router);
 	notes_routes(router);
 	admin_routes(router);

@@ -333,7 +333,12 @@ static int lock_live_refresh_or_reply(struct http_ctx *ctx, struct token_claims 
 	}
 	if (err != APP_OK)
 		goto fail;
-	if (!state->blacklisted && !state->session_revoked)
+	/*
+	 * rotated counts as dead on its own: a refresh that waited on this row lock
+	 * sees the winner's rotated_at (the locked row is re-read) but not its
+	 * blacklist row (the join keeps the statement's snapshot).
+	 */
+	if (!state->blacklisted && !state->session_revoked && !state->rotated)
 		return 0;
 	if (state->rotated && !state->session_revoked) {
 		/* A rotated token came back: stolen or replayed. End its whole login. */

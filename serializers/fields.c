@@ -185,8 +185,7 @@ int url_is_valid(const char *url)
 	return dots >= 1 && host_end - tld >= 2 && isalpha((unsigned char)*tld);
 }
 
-char *field_url(const json_t *j_body, const struct text_rule *rule, json_t *j_errors,
-		int *present)
+char *field_url(const json_t *j_body, const struct text_rule *rule, json_t *j_errors, int *present)
 {
 	char *value = field_text(j_body, rule, j_errors, present);
 	if (value && *value && !url_is_valid(value)) {
@@ -237,10 +236,10 @@ char *field_date(const json_t *j_body, const char *name, int allow_null, json_t 
 
 int field_bool(const json_t *j_body, const char *name, json_t *j_errors, int *value)
 {
-	static const char *const truthy[] = {"true", "True", "TRUE", "1", "yes", "Yes", "YES",
-					     "on", "On", "ON", "y", "Y", "t", "T", NULL};
-	static const char *const falsy[] = {"false", "False", "FALSE", "0", "no", "No", "NO",
-					    "off", "Off", "OFF", "n", "N", "f", "F", NULL};
+	static const char *const truthy[] = {"true", "True", "TRUE", "1", "yes", "Yes", "YES", "on",
+					     "On",   "ON",   "y",    "Y", "t",   "T",   NULL};
+	static const char *const falsy[] = {"false", "False", "FALSE", "0", "no", "No", "NO", "off",
+					    "Off",   "OFF",   "n",     "N", "f",  "F",  NULL};
 	json_t *j = json_object_get(j_body, name);
 	if (!j)
 		return 0;
@@ -268,8 +267,8 @@ int field_bool(const json_t *j_body, const char *name, json_t *j_errors, int *va
 	return -1;
 }
 
-char *field_choice(const json_t *j_body, const char *name, int required,
-		   const char *const *choices, json_t *j_errors, int *present)
+char *field_choice(const json_t *j_body, const char *name, int required, const char *const *choices,
+		   json_t *j_errors, int *present)
 {
 	struct text_rule rule = {name, required, 1, 0, 0, 0};
 	char *value = field_text(j_body, &rule, j_errors, present);
@@ -323,7 +322,8 @@ long field_string_list(const json_t *j_body, const char *name, int required, siz
 	size_t n = json_array_size(j);
 	if (max_items && n > max_items) {
 		char msg[96];
-		snprintf(msg, sizeof(msg), "Ensure this field has no more than %zu elements.", max_items);
+		snprintf(msg, sizeof(msg), "Ensure this field has no more than %zu elements.",
+			 max_items);
 		field_error(j_errors, name, msg);
 		return -1;
 	}

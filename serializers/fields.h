@@ -46,8 +46,7 @@ void fields_release(char **values, size_t n);
  * A text field that must be an http(s) URL when not blank ("Enter a valid
  * URL."), as Django's URLValidator(schemes=["http", "https"]).
  */
-char *field_url(const json_t *j_body, const struct text_rule *rule, json_t *j_errors,
-		int *present);
+char *field_url(const json_t *j_body, const struct text_rule *rule, json_t *j_errors, int *present);
 
 /*
  * A date "YYYY-MM-DD" (a real calendar date). Returns a new string, or NULL
@@ -64,8 +63,8 @@ char *field_date(const json_t *j_body, const char *name, int allow_null, json_t 
 int field_bool(const json_t *j_body, const char *name, json_t *j_errors, int *value);
 
 /* One of choices (NULL-terminated), else "\"x\" is not a valid choice.". New string or NULL. */
-char *field_choice(const json_t *j_body, const char *name, int required,
-		   const char *const *choices, json_t *j_errors, int *present);
+char *field_choice(const json_t *j_body, const char *name, int required, const char *const *choices,
+		   json_t *j_errors, int *present);
 
 /*
  * A list of strings, each read by item_rule (its name is ignored), at most

@@ -35,8 +35,12 @@ CREATE UNIQUE INDEX users_email_lower_key    ON users (lower(email));
 -- Admin list ordering (keyset pagination).
 CREATE INDEX users_date_joined_id_idx ON users (date_joined, id);
 -- Admin search.
-CREATE INDEX users_username_trgm_idx ON users USING gin (username gin_trgm_ops);
-CREATE INDEX users_email_trgm_idx    ON users USING gin (email gin_trgm_ops);
+-- Trigram indexes are built with fastupdate off, here and below: with a pending
+-- list, rows inserted since the last vacuum are read by every search, and after a
+-- bulk insert the planner rightly prefers a sequential scan. Searches must stay
+-- index scans; the writes these tables see are small.
+CREATE INDEX users_username_trgm_idx ON users USING gin (username gin_trgm_ops) WITH (fastupdate = off);
+CREATE INDEX users_email_trgm_idx    ON users USING gin (email gin_trgm_ops) WITH (fastupdate = off);
 
 
 -- ---------------------------------------------------------------------------
@@ -66,8 +70,8 @@ CREATE TABLE profiles (
 -- List order (keyset pagination).
 CREATE INDEX profiles_created_id_idx ON profiles (created, id);
 -- Developer search.
-CREATE INDEX profiles_name_trgm_idx        ON profiles USING gin (name gin_trgm_ops);
-CREATE INDEX profiles_short_intro_trgm_idx ON profiles USING gin (short_intro gin_trgm_ops);
+CREATE INDEX profiles_name_trgm_idx        ON profiles USING gin (name gin_trgm_ops) WITH (fastupdate = off);
+CREATE INDEX profiles_short_intro_trgm_idx ON profiles USING gin (short_intro gin_trgm_ops) WITH (fastupdate = off);
 
 
 -- ---------------------------------------------------------------------------
@@ -86,7 +90,7 @@ CREATE TABLE skills (
 CREATE UNIQUE INDEX skills_owner_name_lower_key ON skills (owner_id, lower(name));
 -- A profile's skills in order; also serves the owner_id foreign key.
 CREATE INDEX skills_owner_created_id_idx ON skills (owner_id, created, id);
-CREATE INDEX skills_name_trgm_idx ON skills USING gin (name gin_trgm_ops);
+CREATE INDEX skills_name_trgm_idx ON skills USING gin (name gin_trgm_ops) WITH (fastupdate = off);
 
 
 -- ---------------------------------------------------------------------------
@@ -118,7 +122,7 @@ CREATE TABLE tags (
 CREATE UNIQUE INDEX tags_name_lower_key ON tags (lower(name));
 -- List order (keyset pagination).
 CREATE INDEX tags_name_id_idx ON tags (name, id);
-CREATE INDEX tags_name_trgm_idx ON tags USING gin (name gin_trgm_ops);
+CREATE INDEX tags_name_trgm_idx ON tags USING gin (name gin_trgm_ops) WITH (fastupdate = off);
 
 
 -- ---------------------------------------------------------------------------
@@ -150,8 +154,8 @@ CREATE INDEX projects_list_order ON projects (vote_ratio DESC, vote_total DESC, 
 -- A profile's projects in the same order; also serves the owner_id foreign key.
 CREATE INDEX projects_owner_list_order_idx
     ON projects (owner_id, vote_ratio DESC, vote_total DESC, title, id);
-CREATE INDEX projects_title_trgm_idx       ON projects USING gin (title gin_trgm_ops);
-CREATE INDEX projects_description_trgm_idx ON projects USING gin (description gin_trgm_ops);
+CREATE INDEX projects_title_trgm_idx       ON projects USING gin (title gin_trgm_ops) WITH (fastupdate = off);
+CREATE INDEX projects_description_trgm_idx ON projects USING gin (description gin_trgm_ops) WITH (fastupdate = off);
 
 
 CREATE TABLE project_tags (

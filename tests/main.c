@@ -23,7 +23,7 @@ int main(void)
 	srunner_add_suite(runner, email_suite());
 	srunner_add_suite(runner, auth_suite());
 	/* profiles suite */
-	/* projects suite */
+	srunner_add_suite(runner, projects_suite());
 	srunner_add_suite(runner, messages_suite());
 	/* images suite */
 	srunner_run_all(runner, CK_NORMAL);

@@ -2,6 +2,8 @@
 #include "api/routes.h"
 
 #include "api/meta.h"
+#include "api/profiles.h"
+#include "api/skills.h"
 #include "api/users.h"
 
 struct router *routes_build(void)
@@ -9,7 +11,8 @@ struct router *routes_build(void)
 	struct router *router = router_new();
 	meta_routes(router);
 	users_routes(router);
-	/* profiles, account, skills, friends */
+	profiles_routes(router);
+	skills_routes(router);
 	/* projects, tags, votes */
 	/* messages, notes, staff */
 	/* images, media */

@@ -5,7 +5,9 @@
 #include "api/messages.h"
 #include "api/meta.h"
 #include "api/notes.h"
+#include "api/profiles.h"
 #include "api/projects.h"
+#include "api/skills.h"
 #include "api/tags.h"
 #include "api/users.h"
 
@@ -14,7 +16,8 @@ struct router *routes_build(void)
 	struct router *router = router_new();
 	meta_routes(router);
 	users_routes(router);
-	/* profiles, account, skills, friends */
+	profiles_routes(router);
+	skills_routes(router);
 	projects_routes(router);
 	tags_routes(router);
 	messages_routes(router);

@@ -22,7 +22,7 @@ int main(void)
 	srunner_add_suite(runner, password_suite());
 	srunner_add_suite(runner, email_suite());
 	srunner_add_suite(runner, auth_suite());
-	/* profiles suite */
+	srunner_add_suite(runner, profiles_suite());
 	srunner_add_suite(runner, projects_suite());
 	srunner_add_suite(runner, messages_suite());
 	/* images suite */

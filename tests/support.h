@@ -126,6 +126,7 @@ Suite *cli_suite(void);
 Suite *password_suite(void); /* tests/test_password.c */
 Suite *email_suite(void);    /* tests/test_email.c */
 Suite *auth_suite(void);     /* tests/test_auth.c */
+Suite *profiles_suite(void); /* tests/test_profiles.c */
 Suite *messages_suite(void); /* tests/test_messages.c: messages, notes, staff */
 Suite *projects_suite(void); /* tests/test_projects.c */
 

@@ -41,10 +41,11 @@ static char *search_pattern(const char *search)
 		len--;
 	if (!len)
 		return NULL;
+	struct strbuf pattern = STRBUF_INIT;
 	char *text = xstrndup(search, len);
-	char *pattern = profile_search_pattern(text);
+	db_like_pattern(&pattern, text);
 	free(text);
-	return pattern;
+	return strbuf_detach(&pattern);
 }
 
 /* One query for the page of ids, one per relation for all of them: a fixed count. */

@@ -9,10 +9,9 @@
 
 #include "core/util.h"
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define ADMIN_COLUMNS                                                                              \
-	"u.id, u.username, u.email, u.is_active, u.is_staff, " RFC3339(                            \
-		"u.date_joined") " AS date_joined, " RFC3339("u.last_login") " AS last_login"
+	"u.id, u.username, u.email, u.is_active, u.is_staff, " DB_RFC3339(                         \
+		"u.date_joined") " AS date_joined, " DB_RFC3339("u.last_login") " AS last_login"
 
 /* Two statements rather than "$1 IS NULL OR ...", so that each gets a plan using its index. */
 static const char SQL_LIST[] = "SELECT " ADMIN_COLUMNS ", count(*) OVER () AS total_count "
@@ -36,20 +35,6 @@ static const char SQL_UPDATE[] =
 	"is_staff = coalesce($3::boolean, u.is_staff) FROM old WHERE u.id = old.id "
 	"RETURNING " ADMIN_COLUMNS ", old.is_active AS was_active";
 
-/* "%text%" for ILIKE with the pattern characters of text escaped; new string (free()). */
-static char *contains_pattern(const char *text)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addch(&sb, '%');
-	for (const char *p = text; *p; p++) {
-		if (*p == '%' || *p == '_' || *p == '\\')
-			strbuf_addch(&sb, '\\');
-		strbuf_addch(&sb, *p);
-	}
-	strbuf_addch(&sb, '%');
-	return strbuf_detach(&sb);
-}
-
 enum app_err admin_user_list(struct db_conn *conn, const char *search, const char *limit,
 			     const char *offset, PGresult **res)
 {
@@ -58,10 +43,11 @@ enum app_err admin_user_list(struct db_conn *conn, const char *search, const cha
 		const char *params[] = {limit, offset};
 		return db_exec(conn, SQL_LIST, 2, params, res);
 	}
-	char *pattern = contains_pattern(search);
-	const char *params[] = {limit, offset, pattern};
+	struct strbuf pattern = STRBUF_INIT;
+	db_like_pattern(&pattern, search);
+	const char *params[] = {limit, offset, strbuf_str(&pattern)};
 	err = db_exec(conn, SQL_SEARCH, 3, params, res);
-	free(pattern);
+	strbuf_release(&pattern);
 	return err;
 }
 

@@ -401,3 +401,31 @@ enum app_err db_pool_ping(struct db_pool *pool)
 	db_pool_release(pool, conn);
 	return err;
 }
+
+void db_like_pattern(struct strbuf *sb, const char *text)
+{
+	strbuf_addch(sb, '%');
+	for (const char *p = text; *p; p++) {
+		if (*p == '\\' || *p == '%' || *p == '_')
+			strbuf_addch(sb, '\\');
+		strbuf_addch(sb, *p);
+	}
+	strbuf_addch(sb, '%');
+}
+
+void db_text_array_literal(struct strbuf *sb, const char *const *texts, size_t n)
+{
+	strbuf_addch(sb, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strbuf_addch(sb, ',');
+		strbuf_addch(sb, '"');
+		for (const char *p = texts[i]; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				strbuf_addch(sb, '\\');
+			strbuf_addch(sb, *p);
+		}
+		strbuf_addch(sb, '"');
+	}
+	strbuf_addch(sb, '}');
+}

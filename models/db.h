@@ -15,6 +15,16 @@
 
 struct db_conn;
 struct db_pool;
+struct strbuf;
+
+/* A timestamptz column as text in DRF's format: 2026-01-02T03:04:05.123456Z (UTC). */
+#define DB_RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* Append "%text%" for ILIKE, with \, % and _ of text escaped so they match literally. */
+void db_like_pattern(struct strbuf *sb, const char *text);
+
+/* Append a text[] literal {"a","b"} of n strings, quoted and escaped. */
+void db_text_array_literal(struct strbuf *sb, const char *const *texts, size_t n);
 
 /*
  * Connect to database_url (NULL: libpq's PG* environment). Returns APP_OK with

@@ -6,8 +6,6 @@
 
 #include <stdlib.h>
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 /* The columns of a message row, over m (messages) joined as in MESSAGE_JOINS. */
 #define MESSAGE_COLUMNS                                                                            \
 	"m.id, m.sender_id, su.username AS sender_username, sp.name AS sender_name, "              \
@@ -24,13 +22,13 @@ static const char SQL_SEND[] =
 	"FROM profiles r LEFT JOIN (SELECT p.id, p.name, u.email FROM profiles p "
 	"JOIN users u ON u.id = p.user_id WHERE p.id = $2::uuid) s ON true "
 	"WHERE r.id = $1::uuid RETURNING *) "
-	"SELECT " MESSAGE_COLUMNS "m.is_read, " RFC3339("m.created") " AS created "
-								     "FROM m " MESSAGE_JOINS;
+	"SELECT " MESSAGE_COLUMNS "m.is_read, " DB_RFC3339("m.created") " AS created "
+									"FROM m " MESSAGE_JOINS;
 
 static const char SQL_RECIPIENT_EXISTS[] = "SELECT EXISTS (SELECT 1 FROM profiles WHERE id = $1)";
 
 /* One query: the page, the inbox size and its unread count (window functions before LIMIT). */
-static const char SQL_INBOX[] = "SELECT " MESSAGE_COLUMNS "m.is_read, " RFC3339(
+static const char SQL_INBOX[] = "SELECT " MESSAGE_COLUMNS "m.is_read, " DB_RFC3339(
 	"m.created") " AS created, "
 		     "count(*) OVER () AS total_count, "
 		     "count(*) FILTER (WHERE NOT m.is_read) OVER () AS unread_count "
@@ -45,7 +43,7 @@ static const char SQL_READ[] =
 	"WITH target AS (SELECT id FROM messages WHERE id = $1 AND recipient_id = $2), "
 	"marked AS (UPDATE messages SET is_read = true "
 	"WHERE id IN (SELECT id FROM target) AND NOT is_read RETURNING id) "
-	"SELECT " MESSAGE_COLUMNS "true AS is_read, " RFC3339(
+	"SELECT " MESSAGE_COLUMNS "true AS is_read, " DB_RFC3339(
 		"m.created") " AS created "
 			     "FROM messages m JOIN target t ON t.id = m.id " MESSAGE_JOINS;
 

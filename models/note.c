@@ -8,9 +8,9 @@
 
 #include <stdlib.h>
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define NOTE_COLUMNS                                                                               \
-	"id, title, body, " RFC3339("created") " AS created, " RFC3339("updated") " AS updated"
+	"id, title, body, " DB_RFC3339("created") " AS created, " DB_RFC3339(                      \
+		"updated") " AS updated"
 
 static const char SQL_LIST[] = "SELECT " NOTE_COLUMNS ", count(*) OVER () AS total_count "
 			       "FROM notes WHERE owner_id = $1 "

@@ -9,18 +9,16 @@
 
 #include "core/util.h"
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 static const char SQL_PROFILES[] =
 	"SELECT p.id, u.username, u.email, p.name, p.location, p.short_intro, p.bio, "
 	"p.profile_image, p.social_github, p.social_twitter, p.social_linkedin, p.social_youtube, "
 	"p.social_website, to_char(p.birth_date, 'YYYY-MM-DD') AS birth_date, "
-	"p.is_active, " RFC3339(
+	"p.is_active, " DB_RFC3339(
 		"p.created") " AS created, p.favorite_note_id AS favorite_note "
 			     "FROM unnest($1::uuid[]) WITH ORDINALITY AS wanted(id, n) "
 			     "JOIN profiles p ON p.id = wanted.id JOIN users u ON u.id = p.user_id "
 			     "ORDER BY wanted.n";
-static const char SQL_SKILLS[] = "SELECT owner_id, id, name, description, " RFC3339(
+static const char SQL_SKILLS[] = "SELECT owner_id, id, name, description, " DB_RFC3339(
 	"created") " AS created "
 		   "FROM skills WHERE owner_id = ANY($1::uuid[]) ORDER BY owner_id, created, id";
 static const char SQL_PROJECTS[] =
@@ -116,19 +114,6 @@ void profile_rows_clear(struct profile_rows *rows)
 	PQclear(rows->projects);
 	PQclear(rows->friends);
 	memset(rows, 0, sizeof(*rows));
-}
-
-char *profile_search_pattern(const char *text)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addch(&sb, '%');
-	for (const char *p = text; *p; p++) {
-		if (*p == '\\' || *p == '%' || *p == '_')
-			strbuf_addch(&sb, '\\');
-		strbuf_addch(&sb, *p);
-	}
-	strbuf_addch(&sb, '%');
-	return strbuf_detach(&sb);
 }
 
 enum app_err profile_list_page(struct db_conn *conn, const char *pattern, const char *limit,

@@ -30,12 +30,6 @@ struct strbuf;
 void uuid_array_literal(struct strbuf *sb, const char *const *ids, size_t n);
 
 /*
- * The ILIKE pattern that finds text anywhere, literally: "%text%" with "\",
- * "%" and "_" escaped. New string, caller free()s.
- */
-char *profile_search_pattern(const char *text);
-
-/*
  * One page of profile ids in list order (created, id): every profile when
  * pattern is NULL, else those whose name, short_intro or one skill's name
  * matches pattern (from profile_search_pattern), each once. limit and offset

@@ -13,11 +13,9 @@
 #include "models/profile.h"
 #include "models/tag.h"
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 /* Timestamps as DRF writes them. */
-#define PROJECT_CREATED RFC3339("p.created") " AS created"
-#define REVIEW_CREATED RFC3339("r.created") " AS created"
+#define PROJECT_CREATED DB_RFC3339("p.created") " AS created"
+#define REVIEW_CREATED DB_RFC3339("r.created") " AS created"
 
 #define PROJECT_COLUMNS                                                                            \
 	"p.id, p.title, p.description, p.featured_image, p.demo_link, p.source_link, "             \
@@ -163,7 +161,7 @@ enum app_err project_list(struct db_conn *conn, const struct project_filter *fil
 
 	memset(out, 0, sizeof(*out));
 	if (filter->search && *filter->search) {
-		like_pattern(&pattern, filter->search);
+		db_like_pattern(&pattern, filter->search);
 		params[n++] = strbuf_str(&pattern);
 		bits |= PROJECT_BY_SEARCH;
 	}

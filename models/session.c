@@ -7,8 +7,6 @@
 
 #include "core/util.h"
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 static const char SQL_SESSION_CREATE[] =
 	"INSERT INTO login_sessions (user_id, user_agent, ip) VALUES ($1, $2, $3) RETURNING id";
 static const char SQL_REFRESH_RECORD[] =
@@ -31,7 +29,7 @@ static const char SQL_SESSION_END[] =
 	"UPDATE login_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1";
 static const char SQL_SESSION_TOUCH[] =
 	"UPDATE login_sessions SET last_used = now(), user_agent = $2, ip = $3 WHERE id = $1";
-static const char SQL_SESSIONS_LIST[] = "SELECT s.id, " RFC3339("s.created") ", " RFC3339(
+static const char SQL_SESSIONS_LIST[] = "SELECT s.id, " DB_RFC3339("s.created") ", " DB_RFC3339(
 	"s.last_used") ", s.user_agent, s.ip, "
 		       "EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = s.id AND "
 		       "t.access_jti = $2) "

@@ -56,41 +56,13 @@ static const char SQL_LIST_SEARCH[] =
 	" WHERE t.name ILIKE $1 ORDER BY t.name, t.id LIMIT $2 OFFSET $3) pg "
 	"ORDER BY pg.name, pg.id";
 
-void like_pattern(struct strbuf *sb, const char *text)
-{
-	strbuf_addch(sb, '%');
-	for (const char *p = text; *p; p++) {
-		if (*p == '\\' || *p == '%' || *p == '_')
-			strbuf_addch(sb, '\\');
-		strbuf_addch(sb, *p);
-	}
-	strbuf_addch(sb, '%');
-}
-
-void text_array_literal(struct strbuf *sb, const char *const *texts, size_t n)
-{
-	strbuf_addch(sb, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strbuf_addch(sb, ',');
-		strbuf_addch(sb, '"');
-		for (const char *p = texts[i]; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				strbuf_addch(sb, '\\');
-			strbuf_addch(sb, *p);
-		}
-		strbuf_addch(sb, '"');
-	}
-	strbuf_addch(sb, '}');
-}
-
 enum app_err tag_set_for_project(struct db_conn *conn, const char *project_id,
 				 const char *const *names, size_t n)
 {
 	struct strbuf array = STRBUF_INIT;
 	enum app_err err = APP_OK;
 
-	text_array_literal(&array, names, n);
+	db_text_array_literal(&array, names, n);
 	const char *params[] = {project_id, strbuf_str(&array)};
 	if (n > 0)
 		err = db_exec(conn, SQL_ENSURE, 1, params + 1, NULL);
@@ -108,7 +80,7 @@ enum app_err tag_add_to_project(struct db_conn *conn, const char *project_id, co
 	enum app_err err;
 
 	*res = NULL;
-	text_array_literal(&array, names, 1);
+	db_text_array_literal(&array, names, 1);
 	const char *ensure[] = {strbuf_str(&array)};
 	const char *params[] = {project_id, name};
 	err = db_exec(conn, SQL_ENSURE, 1, ensure, NULL);
@@ -143,7 +115,7 @@ enum app_err tag_list(struct db_conn *conn, const char *search, const char *limi
 	enum app_err err;
 
 	if (search && *search) {
-		like_pattern(&pattern, search);
+		db_like_pattern(&pattern, search);
 		const char *params[] = {strbuf_str(&pattern), limit, offset};
 		err = db_exec(conn, SQL_LIST_SEARCH, 3, params, res);
 	} else {

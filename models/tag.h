@@ -14,15 +14,6 @@
 struct strbuf;
 
 /*
- * "%text%" for ILIKE with \, % and _ escaped, so that the text matches
- * literally as a substring, into sb.
- */
-void like_pattern(struct strbuf *sb, const char *text);
-
-/* A PostgreSQL text[] literal of texts[0..n) ("{\"a\",\"b\"}"), quoted, into sb. */
-void text_array_literal(struct strbuf *sb, const char *const *texts, size_t n);
-
-/*
  * Replace project_id's tags by the tags named names[0..n) (trimmed, not blank,
  * no NULs: validated by the caller): each name matches an existing tag
  * case-insensitively or creates one. n == 0 removes every tag. Run it in the

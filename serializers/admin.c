@@ -5,17 +5,11 @@
 
 #include "serializers/fields.h"
 
-/* One boolean field: DRF's BooleanField, where null is its own error. */
+/* One boolean field into *out, -1 when absent or wrong. */
 static void read_flag(const json_t *j_body, const char *name, json_t *j_errors, int *out)
 {
 	int value = 0;
-	*out = -1;
-	if (json_is_null(json_object_get(j_body, name))) {
-		field_error(j_errors, name, "This field may not be null.");
-		return;
-	}
-	if (field_bool(j_body, name, j_errors, &value) == 1)
-		*out = value;
+	*out = field_bool(j_body, name, j_errors, &value) == 1 ? value : -1;
 }
 
 json_t *admin_user_read_body(const json_t *j_body, int *is_active, int *is_staff)

@@ -243,6 +243,10 @@ int field_bool(const json_t *j_body, const char *name, json_t *j_errors, int *va
 	json_t *j = json_object_get(j_body, name);
 	if (!j)
 		return 0;
+	if (json_is_null(j)) {
+		field_error(j_errors, name, "This field may not be null.");
+		return -1;
+	}
 	if (json_is_boolean(j)) {
 		*value = json_is_true(j);
 		return 1;
@@ -284,7 +288,7 @@ char *field_choice(const json_t *j_body, const char *name, int required, const c
 	return NULL;
 }
 
-static const char *python_type_name(const json_t *j)
+const char *json_python_type(const json_t *j)
 {
 	switch (json_typeof(j)) {
 	case JSON_OBJECT: return "dict";
@@ -315,7 +319,7 @@ long field_string_list(const json_t *j_body, const char *name, int required, siz
 	if (!json_is_array(j)) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "Expected a list of items but got type \"%s\".",
-			 python_type_name(j));
+			 json_python_type(j));
 		field_error(j_errors, name, msg);
 		return -1;
 	}

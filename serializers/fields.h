@@ -58,7 +58,7 @@ char *field_date(const json_t *j_body, const char *name, int allow_null, json_t 
 /*
  * A boolean as DRF's BooleanField reads it (true/false, 1/0, "true"/"false",
  * "yes"/"no", "on"/"off", "1"/"0"...). Returns 1 with *value set when present
- * and valid, 0 when absent, -1 when wrong (message added).
+ * and valid, 0 when absent, -1 when null or wrong (message added).
  */
 int field_bool(const json_t *j_body, const char *name, json_t *j_errors, int *value);
 
@@ -75,6 +75,9 @@ char *field_choice(const json_t *j_body, const char *name, int required, const c
  */
 long field_string_list(const json_t *j_body, const char *name, int required, size_t max_items,
 		       const struct text_rule *item_rule, json_t *j_errors, char ***items);
+
+/* Python's name for the type of a JSON value ("dict", "list", "str", "int", ...), as DRF says it. */
+const char *json_python_type(const json_t *j);
 
 /* Django's URLValidator for http and https, near enough: 1 if valid. */
 int url_is_valid(const char *url);

@@ -138,24 +138,8 @@ static void read_birth_date(const json_t *j_body, struct profile_changes *change
 static void read_is_active(const json_t *j_body, struct profile_changes *changes, json_t *j_errors)
 {
 	int value;
-	if (json_is_null(json_object_get(j_body, "is_active")))
-		field_error(j_errors, "is_active", "This field may not be null.");
-	else if (field_bool(j_body, "is_active", j_errors, &value) == 1)
+	if (field_bool(j_body, "is_active", j_errors, &value) == 1)
 		changes->is_active = value;
-}
-
-/* Python's name of a JSON value's type, as DRF's "received ..." messages say it. */
-static const char *python_type(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "dict";
-	case JSON_ARRAY: return "list";
-	case JSON_INTEGER: return "int";
-	case JSON_REAL: return "float";
-	case JSON_TRUE:
-	case JSON_FALSE: return "bool";
-	default: return "str";
-	}
 }
 
 void profile_favorite_note_missing(json_t *j_errors, const char *note_id)
@@ -180,7 +164,7 @@ static void read_favorite_note(const json_t *j_body, struct profile_changes *cha
 	if (!json_is_string(j)) {
 		struct strbuf msg = STRBUF_INIT;
 		strbuf_addf(&msg, "Incorrect type. Expected pk value, received %s.",
-			    python_type(j));
+			    json_python_type(j));
 		field_error(j_errors, "favorite_note", strbuf_str(&msg));
 		strbuf_release(&msg);
 		return;

@@ -1152,9 +1152,10 @@ START_TEST(search_uses_the_trigram_indexes)
 	snprintf(searches[1], sizeof(searches[1]), "python");
 	for (size_t i = 0; i < 2; i++) {
 		struct strbuf sql = STRBUF_INIT;
-		char *pattern = profile_search_pattern(searches[i]);
+		struct strbuf pattern = STRBUF_INIT;
+		db_like_pattern(&pattern, searches[i]);
 		strbuf_addf(&sql, "EXPLAIN (FORMAT JSON) %s", profile_search_sql());
-		const char *params[] = {pattern, "20", "0", NULL};
+		const char *params[] = {strbuf_str(&pattern), "20", "0", NULL};
 		char *plan = test_sql_params(test_env("DATABASE_URL"), strbuf_str(&sql), params);
 		json_t *j = json_loads(plan, 0, NULL);
 		ck_assert_ptr_nonnull(j);
@@ -1167,7 +1168,7 @@ START_TEST(search_uses_the_trigram_indexes)
 		strbuf_release(&summary);
 		json_decref(j);
 		free(plan);
-		free(pattern);
+		strbuf_release(&pattern);
 		strbuf_release(&sql);
 	}
 	/* And the server finds them: u77 and u770 to u779, by name and by skill. */

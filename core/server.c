@@ -81,8 +81,11 @@ int server_start(struct app *app, int port, struct server **out)
 		return -1;
 	}
 	server->instance.port = (unsigned)port;
-	/* One byte over the limit is enough to know the body was too large. */
-	server->instance.max_post_body_size = (size_t)app->cfg->max_body_bytes + 1;
+	/*
+	 * One byte over the largest limit is enough to know the body was too large;
+	 * the dispatcher applies each route's own limit (ROUTE_UPLOAD routes accept more).
+	 */
+	server->instance.max_post_body_size = (size_t)http_max_body_bytes(app) + 1;
 	server->instance.allowed_post_processor = U_POST_PROCESS_NONE;
 	ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", 0, http_dispatch, app);
 	ulfius_set_default_endpoint(&server->instance, http_dispatch, app);

@@ -1,6 +1,8 @@
 /* The one place that lists the API's modules, in the order GET /api shows them. */
 #include "api/routes.h"
 
+#include "api/images.h"
+#include "api/media.h"
 #include "api/meta.h"
 #include "api/users.h"
 
@@ -12,6 +14,7 @@ struct router *routes_build(void)
 	/* profiles, account, skills, friends */
 	/* projects, tags, votes */
 	/* messages, notes, staff */
-	/* images, media */
+	images_routes(router);
+	media_routes(router);
 	return router;
 }

@@ -25,7 +25,7 @@ int main(void)
 	/* profiles suite */
 	/* projects suite */
 	/* messages suite */
-	/* images suite */
+	srunner_add_suite(runner, images_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

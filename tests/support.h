@@ -126,5 +126,6 @@ Suite *cli_suite(void);
 Suite *password_suite(void); /* tests/test_password.c */
 Suite *email_suite(void);    /* tests/test_email.c */
 Suite *auth_suite(void);     /* tests/test_auth.c */
+Suite *images_suite(void);   /* tests/test_images.c */
 
 #endif

@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -551,6 +553,38 @@ START_TEST(replaced_file_still_used_elsewhere_is_kept)
 }
 END_TEST
 
+static void *upload_thread(void *arg)
+{
+	json_t *j;
+	long status = upload("/api/account/image", arg, PNG, sizeof(PNG) - 1, "a.png", &j);
+	json_decref(j);
+	return (void *)(intptr_t)status;
+}
+
+START_TEST(concurrent_uploads_leave_one_file)
+{
+	struct person alice;
+	pthread_t threads[6];
+	void *status;
+	person_init(&alice, "imgrace");
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_int_eq(pthread_create(&threads[i], NULL, upload_thread, alice.access), 0);
+	for (size_t i = 0; i < 6; i++) {
+		ck_assert_int_eq(pthread_join(threads[i], &status), 0);
+		ck_assert_int_eq((intptr_t)status, 200);
+	}
+	/* Each upload replaced the one before it under the row lock: one file is left, the current one. */
+	ck_assert_int_eq(count_files("profiles"), 1);
+	char *url = test_sql("SELECT profile_image FROM profiles WHERE id = $1", alice.a.profile_id,
+			     NULL);
+	char *rel = url_rel(url, "profiles", "png");
+	ck_assert(stored(rel));
+	free(rel);
+	free(url);
+	person_release(&alice);
+}
+END_TEST
+
 /* A raw request, so that the path reaches the server exactly as written. */
 static long raw_get(const char *path)
 {
@@ -905,6 +939,7 @@ Suite *images_suite(void)
 	tcase_add_test(tc, refused_uploads);
 	tcase_add_test(tc, oversized_uploads_are_413);
 	tcase_add_test(tc, replaced_file_still_used_elsewhere_is_kept);
+	tcase_add_test(tc, concurrent_uploads_leave_one_file);
 	tcase_add_test(tc, media_stays_inside_media_root);
 	suite_add_tcase(s, tc);
 

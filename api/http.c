@@ -254,10 +254,30 @@ static int apply_cors(struct http_ctx *ctx, const char *path)
 	return 1;
 }
 
-/* 1 if the declared or received body is over the limit. */
-static int body_too_large(const struct http_ctx *ctx)
+/* The body limit of route (NULL: no route matched): MAX_BODY_BYTES, more for uploads. */
+static long body_limit(const struct app *app, const struct route *route)
 {
-	long limit = ctx->app->cfg->max_body_bytes;
+	long limit = app->cfg->max_body_bytes;
+	if (route && (route->flags & ROUTE_UPLOAD) && limit < HTTP_UPLOAD_MAX_BYTES)
+		limit = HTTP_UPLOAD_MAX_BYTES;
+	return limit;
+}
+
+long http_max_body_bytes(const struct app *app)
+{
+	long limit = app->cfg->max_body_bytes;
+	for (size_t i = 0; app->router && i < router_count(app->router); i++) {
+		long route_limit = body_limit(app, router_at(app->router, i));
+		if (route_limit > limit)
+			limit = route_limit;
+	}
+	return limit;
+}
+
+/* 1 if the declared or received body is over the limit of the matched route (or NULL). */
+static int body_too_large(const struct http_ctx *ctx, const struct route *route)
+{
+	long limit = body_limit(ctx->app, route);
 	const char *length = http_header(ctx, "Content-Length");
 	if (length && strtoll(length, NULL, 10) > limit)
 		return 1;
@@ -324,6 +344,11 @@ static void route_request(struct http_ctx *ctx, const char *path)
 	enum route_match match = router_match(ctx->app->router, is_options ? "GET" : method, path,
 					      &ctx->route, ctx->params, &ctx->nparams, &allow);
 
+	/* Before anything else, on any path; only the matched route can raise the limit. */
+	if (body_too_large(ctx, match == ROUTE_MATCHED ? ctx->route : NULL)) {
+		http_reply_app_error(ctx, APP_ERR_TOO_LARGE);
+		goto out;
+	}
 	if (match == ROUTE_NO_PATH) {
 		http_reply_error(ctx, 404, "not_found", "Not found.");
 		goto out;
@@ -353,12 +378,8 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 	const char *path = request->url_path ? request->url_path : "/";
 	double started = now_ms();
 
-	if (!apply_cors(&ctx, path)) {
-		if (body_too_large(&ctx))
-			http_reply_app_error(&ctx, APP_ERR_TOO_LARGE);
-		else
-			route_request(&ctx, path);
-	}
+	if (!apply_cors(&ctx, path))
+		route_request(&ctx, path);
 	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status,
 		 now_ms() - started);
 

@@ -26,7 +26,16 @@ enum route_flags {
 	ROUTE_PUBLIC = 0,  /* anyone; a Bearer token, if sent, must be valid (as DRF) */
 	ROUTE_NO_AUTH = 1, /* the header is not looked at (meta, token and reset routes) */
 	ROUTE_LOGIN = 2,   /* a valid access token is required */
+	ROUTE_UPLOAD = 4,  /* the body may be up to HTTP_UPLOAD_MAX_BYTES (file uploads) */
 };
+
+/*
+ * The body limit of a ROUTE_UPLOAD route (when larger than MAX_BODY_BYTES):
+ * a 5 MiB image plus room for the multipart envelope, as the Django version's
+ * MAX_IMAGE_BYTES + 64 KiB. Every other route keeps MAX_BODY_BYTES. The
+ * handler checks the file's own size.
+ */
+#define HTTP_UPLOAD_MAX_BYTES (5L * 1024 * 1024 + 64L * 1024)
 
 /*
  * One route. In pattern, "{name}" matches one path segment that must be a
@@ -72,6 +81,12 @@ enum route_match { ROUTE_NO_PATH, ROUTE_NO_METHOD, ROUTE_MATCHED };
 enum route_match router_match(const struct router *router, const char *method, const char *path,
 			      const struct route **route, char **params, size_t *nparams,
 			      struct strbuf *allow);
+
+/*
+ * The largest body any route of app->router accepts: what the server must let
+ * ulfius collect (plus one byte, to tell a body that is too large).
+ */
+long http_max_body_bytes(const struct app *app);
 
 /* The ulfius callback for every request; user_data is the struct app. */
 int http_dispatch(const struct _u_request *request, struct _u_response *response, void *user_data);

@@ -2,6 +2,8 @@
 #include "api/routes.h"
 
 #include "api/admin.h"
+#include "api/images.h"
+#include "api/media.h"
 #include "api/messages.h"
 #include "api/meta.h"
 #include "api/notes.h"
@@ -23,6 +25,7 @@ struct router *routes_build(void)
 	messages_routes(router);
 	notes_routes(router);
 	admin_routes(router);
-	/* images, media */
+	images_routes(router);
+	media_routes(router);
 	return router;
 }

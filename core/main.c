@@ -1,7 +1,7 @@
 /*
- * The devsearch command line (Django's manage.py): serve and the migration
- * commands. Parses arguments, loads settings, and hands over to the module
- * that does the work.
+ * The devsearch command line (Django's manage.py): serve, the migration
+ * commands, createsuperuser and seed. Parses arguments, loads settings, and
+ * hands over to the module that does the work.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/mailer.h"
 #include "core/migrate.h"
+#include "core/seed.h"
 #include "core/server.h"
 #include "core/superuser.h"
 #include "models/db.h"
@@ -33,6 +34,8 @@ static const char USAGE[] =
 	"  makemigrations NAME       write the next empty numbered up/down migration pair\n"
 	"  createsuperuser --username U --email E\n"
 	"                            a staff user; password from DEVSEARCH_PASSWORD or a prompt\n"
+	"  seed [--profiles N]       demo data: N profiles (default 50) with skills, projects,\n"
+	"                            tags, reviews, messages, notes and friends\n"
 	"\n"
 	"Run `devsearch COMMAND --help` for one command. Settings come from the environment:\n"
 	"DATABASE_URL, PORT, JWT_SECRET, JWT_ALGORITHM, JWT_PRIVATE_KEY_FILE, "
@@ -78,6 +81,16 @@ static const char SUPERUSER_HELP[] =
 	"Create a staff user (is_staff and is_superuser) with a profile. The password comes\n"
 	"from DEVSEARCH_PASSWORD, else from a prompt without echo (asked twice); username,\n"
 	"email and password are checked as registration checks them.\n";
+
+static const char SEED_HELP[] =
+	"usage: devsearch seed [--profiles N]\n"
+	"\n"
+	"Add N demo profiles (default 50, at most 1000000) in one transaction: users\n"
+	"demo<run>_1 to demo<run>_N (run: 6 random hex digits, so seeds can be repeated),\n"
+	"every one with the password \"" SEED_PASSWORD "\", and their skills, projects with\n"
+	"tags, reviews (votes), messages, notes and friends. The data is drawn from word lists\n"
+	"by a hash of each row's number, so the same N always gives the same data and counts.\n"
+	"Prints one line with the rows created.\n";
 
 static int wants_help(int argc, char **argv)
 {
@@ -204,6 +217,7 @@ int main(int argc, char **argv)
 			   : !strcmp(cmd, "showmigrations")  ? SHOW_HELP
 			   : !strcmp(cmd, "makemigrations")  ? MAKE_HELP
 			   : !strcmp(cmd, "createsuperuser") ? SUPERUSER_HELP
+			   : !strcmp(cmd, "seed")            ? SEED_HELP
 							     : NULL;
 	if (!help) {
 		fprintf(stderr, "error: unknown command \"%s\"\n\n%s", cmd, USAGE);
@@ -230,6 +244,8 @@ int main(int argc, char **argv)
 				: usage_error(SHOW_HELP, "showmigrations takes no arguments");
 	else if (!strcmp(cmd, "createsuperuser"))
 		ret = createsuperuser_command(&cfg, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "seed"))
+		ret = seed_command(&cfg, argc - 2, argv + 2);
 	else if (argc != 3)
 		ret = usage_error(MAKE_HELP, "makemigrations takes one NAME");
 	else

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <ulfius.h>
 #include <unistd.h>
@@ -81,8 +82,11 @@ int server_start(struct app *app, int port, struct server **out)
 		return -1;
 	}
 	server->instance.port = (unsigned)port;
-	/* One byte over the limit is enough to know the body was too large. */
-	server->instance.max_post_body_size = (size_t)app->cfg->max_body_bytes + 1;
+	/*
+	 * One byte over the largest limit is enough to know the body was too large;
+	 * the dispatcher applies each route's own limit (ROUTE_UPLOAD routes accept more).
+	 */
+	server->instance.max_post_body_size = (size_t)http_max_body_bytes(app) + 1;
 	server->instance.allowed_post_processor = U_POST_PROCESS_NONE;
 	ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", 0, http_dispatch, app);
 	ulfius_set_default_endpoint(&server->instance, http_dispatch, app);
@@ -120,9 +124,14 @@ void server_stop(struct server *server, int timeout_s)
 
 	if (!server)
 		return;
+	/*
+	 * Refuse new connections now, but keep the descriptor open until the daemon
+	 * has stopped: a worker thread may still hold it in its epoll set, and MHD
+	 * aborts the process if removing it fails because it was closed.
+	 */
 	MHD_socket listener = MHD_quiesce_daemon(server->instance.mhd_daemon);
 	if (listener != MHD_INVALID_SOCKET)
-		close(listener);
+		shutdown(listener, SHUT_RDWR);
 	while (server_in_flight(server) > 0 && waited_ms < (long)timeout_s * 1000) {
 		nanosleep(&tick, NULL);
 		waited_ms += 10;
@@ -131,6 +140,8 @@ void server_stop(struct server *server, int timeout_s)
 		log_warn("http server: stopping with %ld requests unanswered after %d s",
 			 server_in_flight(server), timeout_s);
 	ulfius_stop_framework(&server->instance);
+	if (listener != MHD_INVALID_SOCKET)
+		close(listener);
 	ulfius_clean_instance(&server->instance);
 	free(server);
 }

@@ -129,5 +129,6 @@ Suite *auth_suite(void);     /* tests/test_auth.c */
 Suite *profiles_suite(void); /* tests/test_profiles.c */
 Suite *messages_suite(void); /* tests/test_messages.c: messages, notes, staff */
 Suite *projects_suite(void); /* tests/test_projects.c */
+Suite *images_suite(void);   /* tests/test_images.c */
 
 #endif

@@ -22,20 +22,6 @@ static int staff_or_reply(struct http_ctx *ctx)
 	return -1;
 }
 
-/* ?search= trimmed of whitespace, as the Django version reads it; new string (free()). */
-static char *search_param(struct http_ctx *ctx)
-{
-	const char *text = http_query(ctx, "search");
-	size_t len;
-	if (!text)
-		return NULL;
-	text += strspn(text, " \t\r\n\f\v");
-	len = strlen(text);
-	while (len && strchr(" \t\r\n\f\v", text[len - 1]))
-		len--;
-	return xstrndup(text, len);
-}
-
 static void get_users(struct http_ctx *ctx)
 {
 	struct page_request page;
@@ -49,7 +35,7 @@ static void get_users(struct http_ctx *ctx)
 	if (staff_or_reply(ctx) || page_request_or_reply(ctx, &page) ||
 	    http_db_or_reply(ctx, &conn))
 		return;
-	search = search_param(ctx);
+	search = http_query_trimmed(ctx, "search");
 	err = admin_user_list(conn, search, page.limit, page.offset, &res);
 	if (err != APP_OK) {
 		http_reply_app_error(ctx, err);

@@ -27,6 +27,19 @@ const char *http_param(const struct http_ctx *ctx, size_t i)
 	return i < ctx->nparams ? ctx->params[i] : NULL;
 }
 
+char *http_query_trimmed(const struct http_ctx *ctx, const char *name)
+{
+	static const char SPACE[] = " \t\n\r\f\v";
+	const char *text = http_query(ctx, name);
+	if (!text)
+		return xstrdup("");
+	text += strspn(text, SPACE);
+	size_t len = strlen(text);
+	while (len && strchr(SPACE, text[len - 1]))
+		len--;
+	return xstrndup(text, len);
+}
+
 const char *http_header(const struct http_ctx *ctx, const char *name)
 {
 	return u_map_get_case(ctx->req->map_header, name);
@@ -105,6 +118,16 @@ void http_reply_error(struct http_ctx *ctx, unsigned status, const char *code, c
 void http_reply_validation(struct http_ctx *ctx, json_t *j_errors)
 {
 	http_reply_json(ctx, 400, j_errors);
+}
+
+int http_reply_if_errors(struct http_ctx *ctx, json_t *j_errors)
+{
+	if (json_object_size(j_errors) == 0) {
+		json_decref(j_errors);
+		return 0;
+	}
+	http_reply_validation(ctx, j_errors);
+	return 1;
 }
 
 void http_reply_app_error(struct http_ctx *ctx, enum app_err err)
@@ -223,9 +246,8 @@ int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
 /* Paths the CORS and Vary rules cover, as django-cors-headers' URL regex. */
 static int is_api_path(const char *path)
 {
-	return !strncmp(path, "/api", 4) && (path[4] == '\0' || path[4] == '/' || path[4] == '.')
-		       ? 1
-		       : !strncmp(path, "/media/", 7);
+	return (!strncmp(path, "/api", 4) && (path[4] == '\0' || path[4] == '/')) ||
+	       !strncmp(path, "/media/", 7);
 }
 
 /* Adds the CORS headers; returns 1 if the request is a preflight (already answered). */

@@ -93,6 +93,8 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 
 /* Path parameter i of the matched route; borrowed for the request. */
 const char *http_param(const struct http_ctx *ctx, size_t i);
+/* A query parameter trimmed of whitespace, "" when absent; new string (free()). */
+char *http_query_trimmed(const struct http_ctx *ctx, const char *name);
 /* A request header (case-insensitive name) or NULL; borrowed for the request. */
 const char *http_header(const struct http_ctx *ctx, const char *name);
 /* A query-string parameter or NULL; borrowed for the request. */
@@ -120,6 +122,8 @@ void http_reply_no_content(struct http_ctx *ctx);
 void http_reply_error(struct http_ctx *ctx, unsigned status, const char *code, const char *detail);
 /* Answer a 400 validation error body ({"field": ["message"], ...}); steals j_errors. */
 void http_reply_validation(struct http_ctx *ctx, json_t *j_errors);
+/* Answer 400 with j_errors if it holds any error (1), else 0; steals j_errors either way. */
+int http_reply_if_errors(struct http_ctx *ctx, json_t *j_errors);
 /* Answer the status and generic body that err stands for. */
 void http_reply_app_error(struct http_ctx *ctx, enum app_err err);
 

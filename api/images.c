@@ -15,8 +15,10 @@
 #include "models/image.h"
 #include "models/media.h"
 #include "models/profile.h"
+#include "models/project.h"
 #include "serializers/image.h"
 #include "serializers/profile.h"
+#include "serializers/project.h"
 
 static const char INVALID_IMAGE[] = "Upload a valid image. The file you uploaded was either not an "
 				    "image or a corrupted image.";
@@ -90,11 +92,13 @@ static json_t *owner_json(struct db_conn *conn, enum image_owner kind, const cha
 			j = profile_to_json(&rows, 0, 1);
 		profile_rows_clear(&rows);
 	} else {
-		struct image_project_rows rows;
-		if (image_project_fetch(conn, id, &rows) != APP_OK)
+		struct project_rows rows;
+		const char *ids[] = {id};
+		if (project_fetch(conn, ids, 1, &rows) != APP_OK)
 			return NULL;
-		j = image_project_to_json(&rows);
-		image_project_rows_clear(&rows);
+		if (PQntuples(rows.projects) == 1)
+			j = project_to_json(&rows, 0);
+		project_rows_clear(&rows);
 	}
 	return j;
 }

@@ -29,25 +29,6 @@ static void reply_profile(struct http_ctx *ctx, struct db_conn *conn, const char
 	profile_rows_clear(&rows);
 }
 
-/* ?search= trimmed (as the peer's query_param) as an ILIKE pattern; NULL when empty. */
-static char *search_pattern(const char *search)
-{
-	static const char SPACE[] = " \t\n\r\f\v";
-	if (!search)
-		return NULL;
-	search += strspn(search, SPACE);
-	size_t len = strlen(search);
-	while (len && strchr(SPACE, search[len - 1]))
-		len--;
-	if (!len)
-		return NULL;
-	struct strbuf pattern = STRBUF_INIT;
-	char *text = xstrndup(search, len);
-	db_like_pattern(&pattern, text);
-	free(text);
-	return strbuf_detach(&pattern);
-}
-
 /* One query for the page of ids, one per relation for all of them: a fixed count. */
 static void get_profiles(struct http_ctx *ctx)
 {
@@ -61,7 +42,13 @@ static void get_profiles(struct http_ctx *ctx)
 
 	if (page_request_or_reply(ctx, &page))
 		return;
-	pattern = search_pattern(http_query(ctx, "search"));
+	char *search = http_query_trimmed(ctx, "search");
+	if (*search) {
+		struct strbuf like = STRBUF_INIT;
+		db_like_pattern(&like, search);
+		pattern = strbuf_detach(&like);
+	}
+	free(search);
 	if (http_db_or_reply(ctx, &conn))
 		goto out;
 	if ((err = profile_list_page(conn, pattern, page.limit, page.offset, &res)) != APP_OK)

@@ -21,17 +21,6 @@
 
 static const char OWN_PROJECT[] = "You cannot vote on your own project.";
 
-/* Replies 400 with j_errors when it holds any error; steals j_errors. 1 if it replied. */
-static int reply_if_errors(struct http_ctx *ctx, json_t *j_errors)
-{
-	if (json_object_size(j_errors) == 0) {
-		json_decref(j_errors);
-		return 0;
-	}
-	http_reply_validation(ctx, j_errors);
-	return 1;
-}
-
 /* Owner (a profile id, "" for none) or staff may change a project. */
 static int may_change(const struct http_ctx *ctx, const char *owner)
 {
@@ -106,8 +95,8 @@ static void get_projects(struct http_ctx *ctx)
 	struct page_request page;
 	struct project_rows rows = {0};
 	struct db_conn *conn = NULL;
-	char *search = query_trimmed(ctx, "search"), *tag = query_trimmed(ctx, "tag");
-	char *owner_text = query_trimmed(ctx, "owner"), owner[37] = "";
+	char *search = http_query_trimmed(ctx, "search"), *tag = http_query_trimmed(ctx, "tag");
+	char *owner_text = http_query_trimmed(ctx, "owner"), owner[37] = "";
 	enum app_err err;
 
 	/* As the Django version: the filters are read before the page. */
@@ -157,7 +146,7 @@ static void post_project(struct http_ctx *ctx)
 
 	if (http_json_object_or_reply(ctx, &j_body))
 		return;
-	if (reply_if_errors(ctx, project_read(j_body, 0, &in)) || http_db_or_reply(ctx, &conn))
+	if (http_reply_if_errors(ctx, project_read(j_body, 0, &in)) || http_db_or_reply(ctx, &conn))
 		goto out;
 	struct project_values values = project_input_values(&in);
 	if ((err = db_begin(conn)) != APP_OK ||
@@ -211,7 +200,7 @@ static void update_project(struct http_ctx *ctx, int partial)
 
 	if (lock_for_change_or_reply(ctx, &conn, id) || http_json_object_or_reply(ctx, &j_body))
 		goto out;
-	if (reply_if_errors(ctx, project_read(j_body, partial, &in)))
+	if (http_reply_if_errors(ctx, project_read(j_body, partial, &in)))
 		goto out;
 	struct project_values values = project_input_values(&in);
 	if ((err = project_update(conn, id, &values)) != APP_OK ||
@@ -273,7 +262,7 @@ static void post_vote(struct http_ctx *ctx)
 		goto out;
 	}
 	if (http_json_object_or_reply(ctx, &j_body) ||
-	    reply_if_errors(ctx, vote_read(j_body, &value, &body)))
+	    http_reply_if_errors(ctx, vote_read(j_body, &value, &body)))
 		goto out;
 	err = project_vote(conn, id, ctx->user.profile_id, value, body);
 	if (err == APP_ERR_RETRY)
@@ -300,7 +289,7 @@ static void post_project_tag(struct http_ctx *ctx)
 	enum app_err err;
 
 	if (lock_for_change_or_reply(ctx, &conn, id) || http_json_object_or_reply(ctx, &j_body) ||
-	    reply_if_errors(ctx, tag_name_read(j_body, &name)))
+	    http_reply_if_errors(ctx, tag_name_read(j_body, &name)))
 		goto out;
 	if ((err = tag_add_to_project(conn, id, name, &res)) != APP_OK ||
 	    (err = db_commit(conn)) != APP_OK) {

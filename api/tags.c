@@ -12,27 +12,12 @@
 #include "models/tag.h"
 #include "serializers/tag.h"
 
-char *query_trimmed(const struct http_ctx *ctx, const char *name)
-{
-	const char *text = http_query(ctx, name);
-	size_t len;
-
-	if (!text)
-		return xstrdup("");
-	while (*text == ' ' || (*text >= '\t' && *text <= '\r'))
-		text++;
-	len = strlen(text);
-	while (len && (text[len - 1] == ' ' || (text[len - 1] >= '\t' && text[len - 1] <= '\r')))
-		len--;
-	return xstrndup(text, len);
-}
-
 static void get_tags(struct http_ctx *ctx)
 {
 	struct page_request page;
 	struct db_conn *conn = NULL;
 	PGresult *res = NULL;
-	char *search = query_trimmed(ctx, "search");
+	char *search = http_query_trimmed(ctx, "search");
 	enum app_err err;
 
 	if (page_request_or_reply(ctx, &page) || http_db_or_reply(ctx, &conn))

@@ -43,17 +43,6 @@ static void reply_token_error(struct http_ctx *ctx, const char *detail)
 	http_reply_error(ctx, 401, "token_not_valid", detail);
 }
 
-/* Replies 400 with j_errors when it holds any error; steals j_errors. 1 if it replied. */
-static int reply_if_errors(struct http_ctx *ctx, json_t *j_errors)
-{
-	if (json_object_size(j_errors) == 0) {
-		json_decref(j_errors);
-		return 0;
-	}
-	http_reply_validation(ctx, j_errors);
-	return 1;
-}
-
 /* The user with profile as users/me and register answer; new reference or NULL. */
 static json_t *user_with_profile(struct db_conn *conn, const struct user *user)
 {
@@ -111,7 +100,7 @@ static void post_register(struct http_ctx *ctx)
 	if (json_object_size(j_errors) == 0)
 		validate_new_password(values[REG_PASSWORD], values[REG_USERNAME], values[REG_EMAIL],
 				      "password", j_errors);
-	if (reply_if_errors(ctx, j_errors)) {
+	if (http_reply_if_errors(ctx, j_errors)) {
 		j_errors = NULL;
 		goto out;
 	}
@@ -224,7 +213,7 @@ static void post_token(struct http_ctx *ctx)
 
 	if (http_json_object_or_reply(ctx, &j_body))
 		return;
-	if (reply_if_errors(ctx, login_read(j_body, values)))
+	if (http_reply_if_errors(ctx, login_read(j_body, values)))
 		goto out;
 	http_client_ip(ctx, ip);
 	const char *username = values[LOGIN_USERNAME], *password = values[LOGIN_PASSWORD];
@@ -293,7 +282,7 @@ static int refresh_claims_or_reply(struct http_ctx *ctx, const char *field,
 
 	if (http_json_object_or_reply(ctx, &j_body))
 		return -1;
-	if (reply_if_errors(ctx, token_field_read(j_body, field, &token)))
+	if (http_reply_if_errors(ctx, token_field_read(j_body, field, &token)))
 		goto out;
 	enum token_result result =
 		token_decode(ctx->app->keys, token, TOKEN_REFRESH, now_seconds(), claims);
@@ -407,7 +396,7 @@ static void post_verify(struct http_ctx *ctx)
 
 	if (http_json_object_or_reply(ctx, &j_body))
 		return;
-	if (reply_if_errors(ctx, token_field_read(j_body, "token", &token)))
+	if (http_reply_if_errors(ctx, token_field_read(j_body, "token", &token)))
 		goto out;
 	/* Either type verifies; a wrong type for one is the right type for the other. */
 	enum token_result result =
@@ -564,7 +553,7 @@ static void post_password_change(struct http_ctx *ctx)
 	if (values[CHANGE_NEW])
 		validate_new_password(values[CHANGE_NEW], user.username, user.email, "new_password",
 				      j_errors);
-	if (reply_if_errors(ctx, j_errors)) {
+	if (http_reply_if_errors(ctx, j_errors)) {
 		j_errors = NULL;
 		goto out;
 	}
@@ -628,7 +617,7 @@ static void post_password_reset(struct http_ctx *ctx)
 
 	if (http_json_object_or_reply(ctx, &j_body))
 		return;
-	if (reply_if_errors(ctx, password_reset_read(j_body, &email)))
+	if (http_reply_if_errors(ctx, password_reset_read(j_body, &email)))
 		goto out;
 	if ((err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
 	    (err = db_begin(conn)) != APP_OK)
@@ -685,7 +674,7 @@ static void post_password_confirm(struct http_ctx *ctx)
 			validate_new_password(values[CONFIRM_PASSWORD], user.username, user.email,
 					      "new_password", j_errors);
 	}
-	if (reply_if_errors(ctx, j_errors)) {
+	if (http_reply_if_errors(ctx, j_errors)) {
 		j_errors = NULL;
 		goto out;
 	}

@@ -8,8 +8,6 @@
 
 #include "core/util.h"
 
-#define RFC3339(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 /* NO KEY UPDATE: the image is not a key, so reviews and notes can still reference the row. */
 static const char SQL_LOCK_PROFILE[] =
 	"SELECT profile_image AS image, NULL::uuid AS owner_id FROM profiles WHERE id = $1 "
@@ -22,25 +20,6 @@ static const char SQL_SET_PROJECT[] = "UPDATE projects SET featured_image = $2 W
 static const char SQL_STILL_USED[] =
 	"SELECT EXISTS (SELECT 1 FROM profiles WHERE profile_image LIKE '%' || $1 || '%') "
 	"OR EXISTS (SELECT 1 FROM projects WHERE featured_image LIKE '%' || $1 || '%')";
-
-static const char SQL_PROJECT[] =
-	"SELECT p.id, p.title, p.description, p.featured_image, p.demo_link, p.source_link, "
-	"p.vote_total, p.vote_ratio, " RFC3339(
-		"p.created") " AS created, "
-			     "o.id AS owner_id, u.username AS owner_username, o.name AS "
-			     "owner_name, "
-			     "o.profile_image AS owner_profile_image "
-			     "FROM projects p LEFT JOIN profiles o ON o.id = p.owner_id "
-			     "LEFT JOIN users u ON u.id = o.user_id WHERE p.id = $1";
-static const char SQL_PROJECT_TAGS[] =
-	"SELECT t.id, t.name FROM project_tags pt JOIN tags t ON t.id = pt.tag_id "
-	"WHERE pt.project_id = $1 ORDER BY t.name, t.id";
-static const char SQL_PROJECT_REVIEWS[] = "SELECT r.id, r.body, r.value, " RFC3339(
-	"r.created") " AS created, "
-		     "o.id AS owner_id, u.username AS owner_username, o.name AS owner_name "
-		     "FROM reviews r JOIN profiles o ON o.id = r.owner_id JOIN users u ON u.id = "
-		     "o.user_id "
-		     "WHERE r.project_id = $1 ORDER BY r.created, r.id";
 
 enum app_err image_lock(struct db_conn *conn, enum image_owner kind, const char *id, char **old_url,
 			char **owner)
@@ -84,31 +63,4 @@ enum app_err image_still_used(struct db_conn *conn, const char *media_path, int 
 	*used = err != APP_OK || PQgetvalue(res, 0, 0)[0] != 'f';
 	PQclear(res);
 	return err;
-}
-
-enum app_err image_project_fetch(struct db_conn *conn, const char *id,
-				 struct image_project_rows *out)
-{
-	const char *params[] = {id};
-	enum app_err err;
-
-	memset(out, 0, sizeof(*out));
-	err = db_exec(conn, SQL_PROJECT, 1, params, &out->project);
-	if (err == APP_OK && PQntuples(out->project) != 1)
-		err = APP_ERR_NOT_FOUND;
-	if (err == APP_OK)
-		err = db_exec(conn, SQL_PROJECT_TAGS, 1, params, &out->tags);
-	if (err == APP_OK)
-		err = db_exec(conn, SQL_PROJECT_REVIEWS, 1, params, &out->reviews);
-	if (err != APP_OK)
-		image_project_rows_clear(out);
-	return err;
-}
-
-void image_project_rows_clear(struct image_project_rows *rows)
-{
-	PQclear(rows->project);
-	PQclear(rows->tags);
-	PQclear(rows->reviews);
-	memset(rows, 0, sizeof(*rows));
 }

@@ -30,21 +30,4 @@ enum app_err image_set(struct db_conn *conn, enum image_owner kind, const char *
  */
 enum app_err image_still_used(struct db_conn *conn, const char *media_path, int *used);
 
-/* Results owned by the struct; release with image_project_rows_clear(). */
-struct image_project_rows {
-	PGresult *project; /* one row: the project's columns and owner_* (NULL without owner) */
-	PGresult *tags;    /* id, name; ordered by name */
-	PGresult *reviews; /* id, body, value, created, owner_id, owner_username, owner_name */
-};
-
-/*
- * The project id with its owner, tags and reviews (3 statements).
- * APP_ERR_NOT_FOUND if there is no such project.
- * Stopgap: to be replaced by models/project.c's fetch when the projects work
- * is merged.
- */
-enum app_err image_project_fetch(struct db_conn *conn, const char *id,
-				 struct image_project_rows *out);
-void image_project_rows_clear(struct image_project_rows *rows);
-
 #endif

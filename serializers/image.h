@@ -59,12 +59,5 @@ const char *image_extension(enum image_type type);
  */
 const char *image_content_type(const char *name);
 
-/*
- * The project of rows as API.md's project JSON (owner or null, tags, reviews).
- * New reference.
- * Stopgap: to be replaced by serializers/project.c's project_to_json when the
- * projects work is merged.
- */
-json_t *image_project_to_json(const struct image_project_rows *rows);
 
 #endif

@@ -59,5 +59,4 @@ const char *image_extension(enum image_type type);
  */
 const char *image_content_type(const char *name);
 
-
 #endif

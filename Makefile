@@ -112,19 +112,23 @@ $(BUILD)/obj/gen/common_passwords.o: $(BUILD)/gen/common_passwords.c
 
 deps:
 	scripts/deps.sh
+	scripts/node-deps.sh
 
 run:
 	scripts/deps.sh
+	scripts/node-deps.sh
 	$(MAKE) BUILD=$(BUILD) build
 	BUILD=$(BUILD) scripts/run.sh
 
 test:
 	scripts/deps.sh
+	scripts/node-deps.sh
 	$(MAKE) BUILD=$(BUILD) build
 	scripts/test.sh $(BUILD)
 
 asan:
 	scripts/deps.sh
+	scripts/node-deps.sh
 	$(MAKE) BUILD=build/asan EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1' EXTRA_LDFLAGS='-fsanitize=address,undefined' build
 	scripts/test.sh build/asan
 

@@ -22,6 +22,9 @@ PACKAGES=(
   postgresql-contrib
   curl
   jq
+  chromium
+  chromium-driver
+  graphviz
   ca-certificates
 )
 

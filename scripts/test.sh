@@ -58,6 +58,37 @@ if ! "$DEVSEARCH_BIN" migrate >"$TMP/migrate.log" 2>&1; then
   exit 1
 fi
 
+# The C suites (Check), then the JavaScript ones (node's test runner: OpenAPI,
+# contract, browser), each with its own report; the last line counts both.
+check_log="$TMP/check.log"
+node_log="$TMP/node.log"
 rc=0
-"$test_bin" || rc=$?
+set +e
+"$test_bin" 2>&1 | tee "$check_log"
+check_rc=${PIPESTATUS[0]}
+set -e
+[[ $check_rc -eq 0 ]] || rc=1
+
+node_pass=0 node_fail=0
+if compgen -G "$root/tests/js/*.test.mjs" >/dev/null; then
+  if [[ -d $root/node_modules ]] && command -v node >/dev/null 2>&1; then
+    (cd "$root" && node --test --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$node_log" tests/js/) || rc=1
+    node_pass=$(sed -n 's/^# pass //p' "$node_log" | tail -1)
+    node_fail=$(sed -n 's/^# fail //p' "$node_log" | tail -1)
+  else
+    echo "node_modules or node missing: the JavaScript tests did not run" >&2
+    node_fail=1
+    rc=1
+  fi
+fi
+
+summary=$(grep -E '^[0-9]+%: Checks: ' "$check_log" | tail -1)
+checks=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$summary")
+check_failed=$(sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2/' <<<"$summary")
+read -r failures errors <<<"${check_failed:-1 0}"
+failed=$(( ${failures:-1} + ${errors:-0} + ${node_fail:-0} ))
+passed=$(( ${checks:-0} - ${failures:-1} - ${errors:-0} + ${node_pass:-0} ))
+[[ $failed -eq 0 ]] || rc=1
+echo "$passed passed, $failed failed"
 exit "$rc"

@@ -2,8 +2,6 @@
 // playwright-core (no browser download), with the flags this sandbox needs.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -12,23 +10,20 @@ export function haveChromium() {
   return fs.existsSync(CHROMIUM);
 }
 
-/** Launch a fresh headless browser with its own empty profile; close() removes it. */
+/** Launch a fresh headless browser (playwright-core gives it its own temporary profile). */
 export async function launch() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devsearch-chromium-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
   return {
     browser,
     async close() {
       await browser.close();
-      fs.rmSync(profile, { recursive: true, force: true });
     },
   };
 }

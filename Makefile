@@ -59,6 +59,7 @@ CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g \
          -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
          -Wcast-qual -Wpointer-arith -fno-common -I. \
          -DDEVSEARCH_SQL_DIR=\"$(CURDIR)/sql\" \
+         -DDEVSEARCH_SOURCE_DIR=\"$(CURDIR)\" \
          $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 DEPFLAGS   = -MMD -MP
 LDFLAGS    = $(EXTRA_LDFLAGS)

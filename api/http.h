@@ -23,10 +23,11 @@ typedef void (*route_handler)(struct http_ctx *ctx);
 
 /* How a route treats the Authorization header. */
 enum route_flags {
-	ROUTE_PUBLIC = 0,  /* anyone; a Bearer token, if sent, must be valid (as DRF) */
-	ROUTE_NO_AUTH = 1, /* the header is not looked at (meta, token and reset routes) */
-	ROUTE_LOGIN = 2,   /* a valid access token is required */
-	ROUTE_UPLOAD = 4,  /* the body may be up to HTTP_UPLOAD_MAX_BYTES (file uploads) */
+	ROUTE_PUBLIC = 0,   /* anyone; a Bearer token, if sent, must be valid (as DRF) */
+	ROUTE_NO_AUTH = 1,  /* the header is not looked at (meta, token and reset routes) */
+	ROUTE_LOGIN = 2,    /* a valid access token is required */
+	ROUTE_UPLOAD = 4,   /* the body may be up to HTTP_UPLOAD_MAX_BYTES (file uploads) */
+	ROUTE_UNLISTED = 8, /* not in GET /api nor in openapi.yaml (static assets of /api/docs) */
 };
 
 /*

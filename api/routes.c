@@ -27,5 +27,6 @@ struct router *routes_build(void)
 	admin_routes(router);
 	images_routes(router);
 	media_routes(router);
+	/* docs page */
 	return router;
 }

@@ -11,6 +11,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#ifndef DEVSEARCH_SOURCE_DIR
+#define DEVSEARCH_SOURCE_DIR "."
+#endif
 #ifndef DEVSEARCH_SQL_DIR
 #define DEVSEARCH_SQL_DIR "sql"
 #endif
@@ -193,6 +196,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	cfg->smtp_url = env_dup("SMTP_URL", NULL);
 	cfg->media_root = env_dup("MEDIA_ROOT", "var/media");
 	cfg->migrations_dir = env_dup("MIGRATIONS_DIR", DEVSEARCH_SQL_DIR);
+	cfg->openapi_file = env_dup("OPENAPI_FILE", DEVSEARCH_SOURCE_DIR "/openapi.yaml");
 	cfg->default_from_email =
 		env_dup("DEFAULT_FROM_EMAIL", "DevSearch <noreply@devsearch.local>");
 	/* OWASP's minimum for argon2id; Django's own default is heavier (t=2, 100 MiB, p=8). */
@@ -267,6 +271,7 @@ void config_release(struct config *cfg)
 	free(cfg->smtp_url);
 	free(cfg->media_root);
 	free(cfg->migrations_dir);
+	free(cfg->openapi_file);
 	free(cfg->default_from_email);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -7,6 +7,7 @@
 #   make stop       stop the local PostgreSQL cluster started by `make run`
 #   make clean      remove build/
 #   make fmt-check  clang-format --dry-run --Werror over the sources
+#   make data-model regenerate docs/data-model.svg from the migrated schema
 #
 # pkg-config is only evaluated lazily (and memoised) when a compile or link
 # recipe needs it, so `make run`/`make test`/`make asan`/`make deps` work on a
@@ -145,3 +146,7 @@ ifneq ($(strip $(FMT_FILES)),)
 else
 	@echo "fmt-check: no sources to check"
 endif
+
+.PHONY: data-model
+data-model: $(BIN)
+	BUILD=$(BUILD) scripts/data-model.sh

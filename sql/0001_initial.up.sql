@@ -32,7 +32,7 @@ CREATE TABLE users (
 -- Uniqueness is case-insensitive: "Alice" and "alice" are the same account.
 CREATE UNIQUE INDEX users_username_lower_key ON users (lower(username));
 CREATE UNIQUE INDEX users_email_lower_key    ON users (lower(email));
--- Admin list ordering (keyset pagination).
+-- Admin list ordering (LIMIT/OFFSET pages).
 CREATE INDEX users_date_joined_id_idx ON users (date_joined, id);
 -- Admin search.
 -- Trigram indexes are built with fastupdate off, here and below: with a pending
@@ -67,7 +67,7 @@ CREATE TABLE profiles (
     favorite_note_id uuid        NULL
 );
 
--- List order (keyset pagination).
+-- List order (LIMIT/OFFSET pages).
 CREATE INDEX profiles_created_id_idx ON profiles (created, id);
 -- Developer search.
 CREATE INDEX profiles_name_trgm_idx        ON profiles USING gin (name gin_trgm_ops) WITH (fastupdate = off);
@@ -120,7 +120,7 @@ CREATE TABLE tags (
 );
 
 CREATE UNIQUE INDEX tags_name_lower_key ON tags (lower(name));
--- List order (keyset pagination).
+-- List order (LIMIT/OFFSET pages).
 CREATE INDEX tags_name_id_idx ON tags (name, id);
 CREATE INDEX tags_name_trgm_idx ON tags USING gin (name gin_trgm_ops) WITH (fastupdate = off);
 
@@ -149,7 +149,7 @@ CREATE TABLE projects (
     CONSTRAINT projects_vote_up_check CHECK (vote_up BETWEEN 0 AND vote_total)
 );
 
--- Public list order: best rated first (keyset pagination).
+-- Public list order: best rated first (LIMIT/OFFSET pages).
 CREATE INDEX projects_list_order ON projects (vote_ratio DESC, vote_total DESC, title, id);
 -- A profile's projects in the same order; also serves the owner_id foreign key.
 CREATE INDEX projects_owner_list_order_idx

@@ -1,6 +1,6 @@
 # devsearch — build and run scaffolding (GNU make).
 #
-#   make            build $(BUILD)/devsearch and the test binary
+#   make            build $(BUILD)/devsearch, the test binary and the docs page's assets
 #   make run        install deps, build, start a local PostgreSQL, migrate, serve
 #   make test       install deps, build, run the test suite on a throwaway cluster
 #   make asan       same as test, built with ASan/UBSan into build/asan
@@ -37,6 +37,16 @@ LIB      := $(BUILD)/libdevsearch.a
 BIN      := $(BUILD)/devsearch
 TEST_BIN := $(if $(TEST_SRCS),$(BUILD)/tests/check_all)
 
+# GET /api/docs serves Swagger UI from files copied here at build time (no CDN):
+# the listed files of node_modules/swagger-ui-dist plus our own assets/docs/.
+# The names must match docs_assets[] in api/docs.c, the only names served.
+DOCS_ASSETS      := $(BUILD)/docs-assets
+SWAGGER_UI_DIR   := node_modules/swagger-ui-dist
+SWAGGER_UI_FILES := swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js \
+                    favicon-16x16.png favicon-32x32.png
+DOCS_OWN_FILES   := init.js
+DOCS_ASSET_FILES := $(addprefix $(DOCS_ASSETS)/,$(SWAGGER_UI_FILES) $(DOCS_OWN_FILES))
+
 CC ?= cc
 AR ?= ar
 
@@ -61,6 +71,7 @@ CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g \
          -Wcast-qual -Wpointer-arith -fno-common -I. \
          -DDEVSEARCH_SQL_DIR=\"$(CURDIR)/sql\" \
          -DDEVSEARCH_SOURCE_DIR=\"$(CURDIR)\" \
+         -DDEVSEARCH_DOCS_ASSETS_DIR=\"$(abspath $(DOCS_ASSETS))\" \
          $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 DEPFLAGS   = -MMD -MP
 LDFLAGS    = $(EXTRA_LDFLAGS)
@@ -71,12 +82,12 @@ TEST_LDLIBS = $(TEST_PKG_LIBS)
 FMT_FILES := $(foreach d,$(SRC_DIRS) tests,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
-.PHONY: all build run test asan stop clean fmt-check deps
+.PHONY: all build docs-assets run test asan stop clean fmt-check deps
 .DELETE_ON_ERROR:
 
 all: build
 
-build: $(BIN) $(TEST_BIN)
+build: $(BIN) $(TEST_BIN) docs-assets
 
 $(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(LDLIBS)
@@ -109,6 +120,24 @@ $(BUILD)/gen/common_passwords.c: scripts/common-passwords.sh
 $(BUILD)/obj/gen/common_passwords.o: $(BUILD)/gen/common_passwords.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+# Without node_modules (scripts/node-deps.sh) the binary still builds; the page says
+# what is missing and the asset routes answer 404.
+ifneq ($(wildcard $(SWAGGER_UI_DIR)/package.json),)
+docs-assets: $(DOCS_ASSET_FILES)
+else
+docs-assets: $(addprefix $(DOCS_ASSETS)/,$(DOCS_OWN_FILES))
+	@echo "docs assets missing: no $(SWAGGER_UI_DIR) (run scripts/node-deps.sh, or make deps);" \
+	      "GET /api/docs will not render" >&2
+endif
+
+$(DOCS_ASSETS)/%: $(SWAGGER_UI_DIR)/%
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(DOCS_ASSETS)/%: assets/docs/%
+	@mkdir -p $(@D)
+	cp $< $@
 
 -include $(DEPS)
 

@@ -2,6 +2,7 @@
 #include "api/routes.h"
 
 #include "api/admin.h"
+#include "api/docs.h"
 #include "api/images.h"
 #include "api/media.h"
 #include "api/messages.h"
@@ -27,6 +28,6 @@ struct router *routes_build(void)
 	admin_routes(router);
 	images_routes(router);
 	media_routes(router);
-	/* docs page */
+	docs_routes(router);
 	return router;
 }

@@ -17,6 +17,10 @@
 #ifndef DEVSEARCH_SQL_DIR
 #define DEVSEARCH_SQL_DIR "sql"
 #endif
+/* Filled by the Makefile from node_modules/swagger-ui-dist and assets/docs. */
+#ifndef DEVSEARCH_DOCS_ASSETS_DIR
+#define DEVSEARCH_DOCS_ASSETS_DIR "build/docs-assets"
+#endif
 
 /* The value of an environment variable, NULL when unset or empty. */
 static const char *env(const char *name)
@@ -197,6 +201,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	cfg->media_root = env_dup("MEDIA_ROOT", "var/media");
 	cfg->migrations_dir = env_dup("MIGRATIONS_DIR", DEVSEARCH_SQL_DIR);
 	cfg->openapi_file = env_dup("OPENAPI_FILE", DEVSEARCH_SOURCE_DIR "/openapi.yaml");
+	cfg->docs_assets_dir = env_dup("DOCS_ASSETS_DIR", DEVSEARCH_DOCS_ASSETS_DIR);
 	cfg->default_from_email =
 		env_dup("DEFAULT_FROM_EMAIL", "DevSearch <noreply@devsearch.local>");
 	/* OWASP's minimum for argon2id; Django's own default is heavier (t=2, 100 MiB, p=8). */
@@ -272,6 +277,7 @@ void config_release(struct config *cfg)
 	free(cfg->media_root);
 	free(cfg->migrations_dir);
 	free(cfg->openapi_file);
+	free(cfg->docs_assets_dir);
 	free(cfg->default_from_email);
 	memset(cfg, 0, sizeof(*cfg));
 }

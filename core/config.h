@@ -31,6 +31,7 @@ struct config {
 	char *media_root;            /* MEDIA_ROOT, default var/media */
 	char *migrations_dir;        /* MIGRATIONS_DIR, default the source tree's sql/ */
 	char *openapi_file;          /* OPENAPI_FILE, default the source tree's openapi.yaml */
+	char *docs_assets_dir;       /* DOCS_ASSETS_DIR, default the build's docs-assets/ */
 	int log_level;               /* LOG_LEVEL: debug, info (default), warn, error */
 	char *default_from_email;    /* DEFAULT_FROM_EMAIL, "DevSearch <noreply@devsearch.local>" */
 	long argon2_memory_kib;      /* ARGON2_MEMORY_COST KiB, default 19456 (OWASP minimum) */

@@ -1,4 +1,7 @@
-/* Settings from the environment; see config.h. Reads getenv() only here. */
+/*
+ * Settings from the environment; see config.h. Every server setting is read
+ * here (createsuperuser alone reads DEVSEARCH_PASSWORD itself).
+ */
 #include "core/config.h"
 
 #include "core/log.h"
@@ -142,7 +145,10 @@ static void parse_origins(struct config *cfg, struct strbuf *errors)
 		if (end == start)
 			continue;
 		char *origin = xstrndup(start, (size_t)(end - start));
-		if (strncmp(origin, "http://", 7) && strncmp(origin, "https://", 8)) {
+		const char *host = strstr(origin, "://");
+		/* An origin is scheme://host[:port]: no path, not even a "/" (it would never match). */
+		if ((strncmp(origin, "http://", 7) && strncmp(origin, "https://", 8)) || !host[3] ||
+		    strchr(host + 3, '/')) {
 			strbuf_addf(errors,
 				    "CORS_ALLOWED_ORIGINS: \"%s\" is not an origin "
 				    "(scheme://host[:port])\n",
@@ -248,9 +254,9 @@ int config_check_serve(const struct config *cfg, struct strbuf *errors)
 		strbuf_addstr(errors, "SMTP_URL: required with EMAIL_BACKEND=smtp\n");
 	if (cfg->smtp_url && strncmp(cfg->smtp_url, "smtp://", 7) &&
 	    strncmp(cfg->smtp_url, "smtps://", 8))
-		strbuf_addf(errors,
-			    "SMTP_URL: expected smtp://[user:pass@]host[:port], got \"%s\"\n",
-			    cfg->smtp_url);
+		/* The value is not repeated: it may hold a password. */
+		strbuf_addstr(errors,
+			      "SMTP_URL: expected smtp://[user:pass@]host[:port] or smtps://...\n");
 	return errors->len == errors_before ? 0 : -1;
 }
 

@@ -37,12 +37,14 @@ static const char USAGE[] =
 	"  seed [--profiles N]       demo data: N profiles (default 50) with skills, projects,\n"
 	"                            tags, reviews, messages, notes and friends\n"
 	"\n"
-	"Run `devsearch COMMAND --help` for one command. Settings come from the environment:\n"
+	"Run `devsearch COMMAND --help` for one command. Settings come from the environment\n"
+	"(every one is described in docs/configuration.md):\n"
 	"DATABASE_URL, PORT, JWT_SECRET, JWT_ALGORITHM, JWT_PRIVATE_KEY_FILE, "
 	"JWT_PUBLIC_KEY_FILE,\n"
 	"ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME, CORS_ALLOWED_ORIGINS, EMAIL_BACKEND,\n"
 	"SMTP_URL, PASSWORD_RESET_TIMEOUT, HTTP_THREADS, DB_POOL_SIZE, MAX_BODY_BYTES,\n"
-	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR, LOG_LEVEL (see README.md).\n";
+	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR, LOG_LEVEL, OPENAPI_FILE, DOCS_ASSETS_DIR, "
+	"...\n";
 
 static const char SERVE_HELP[] =
 	"usage: devsearch serve [--port N]\n"

@@ -55,7 +55,8 @@ START_TEST(config_reports_every_bad_setting)
 	setenv("ACCESS_TOKEN_LIFETIME", "5 minutes", 1);
 	setenv("JWT_ALGORITHM", "none", 1);
 	setenv("EMAIL_BACKEND", "pigeon", 1);
-	setenv("CORS_ALLOWED_ORIGINS", "http://ok.example, not-an-origin", 1);
+	setenv("CORS_ALLOWED_ORIGINS", "http://ok.example, not-an-origin, http://slash.example/",
+	       1);
 	ck_assert_int_eq(config_load(&cfg, &errors), -1);
 	const char *text = strbuf_str(&errors);
 	ck_assert_ptr_nonnull(
@@ -64,9 +65,26 @@ START_TEST(config_reports_every_bad_setting)
 	ck_assert_ptr_nonnull(strstr(text, "JWT_ALGORITHM"));
 	ck_assert_ptr_nonnull(strstr(text, "EMAIL_BACKEND"));
 	ck_assert_ptr_nonnull(strstr(text, "\"not-an-origin\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"http://slash.example/\""));
 	ck_assert_int_eq(cfg.n_cors_origins, 1);
 	ck_assert(config_cors_allowed(&cfg, "http://ok.example"));
 	ck_assert(!config_cors_allowed(&cfg, "http://evil.example"));
+	config_release(&cfg);
+	strbuf_release(&errors);
+}
+END_TEST
+
+START_TEST(config_never_echoes_the_smtp_url)
+{
+	struct config cfg;
+	struct strbuf errors = STRBUF_INIT;
+	setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+	setenv("EMAIL_BACKEND", "smtp", 1);
+	setenv("SMTP_URL", "smtp//mailer:hunter2-secret@mail.example", 1);
+	ck_assert_int_eq(config_load(&cfg, &errors), 0);
+	ck_assert_int_eq(config_check_serve(&cfg, &errors), -1);
+	ck_assert_ptr_nonnull(strstr(strbuf_str(&errors), "SMTP_URL: expected"));
+	ck_assert_ptr_null(strstr(strbuf_str(&errors), "hunter2"));
 	config_release(&cfg);
 	strbuf_release(&errors);
 }
@@ -198,6 +216,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, config_defaults);
 	tcase_add_test(tc, config_reports_every_bad_setting);
 	tcase_add_test(tc, config_serve_needs_a_long_secret);
+	tcase_add_test(tc, config_never_echoes_the_smtp_url);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("router");
 	tcase_add_test(tc, router_matches_with_and_without_trailing_slash);

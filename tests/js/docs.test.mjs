@@ -13,15 +13,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const SOURCE_DIRS = ['core', 'api', 'models', 'serializers', 'auth'];
 const read = (rel) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 
-/*
- * Named in docs/configuration.md before the code that reads them is merged
- * (issue 5's docs page reads DOCS_ASSETS_DIR). A name here is excused from the
- * "documented but not read" check only while no C code reads it.
- */
-const PENDING_SETTINGS = ['DOCS_ASSETS_DIR'];
-/* Link targets written by other parts of issue 5; excused only while missing. */
-const PENDING_PATHS = ['examples/spa'];
-
 /** Every environment variable the C sources read, with the files reading it. */
 function settingsReadByCode() {
   const found = new Map();
@@ -62,7 +53,7 @@ test('every setting in the table of docs/configuration.md is read by the C code'
   const listed = settingsListedInTable(read('docs/configuration.md'));
   const settings = settingsReadByCode();
   assert.ok(listed.length >= 25, `only ${listed.length} rows found in the settings table`);
-  const stale = listed.filter((name) => !settings.has(name) && !PENDING_SETTINGS.includes(name));
+  const stale = listed.filter((name) => !settings.has(name));
   assert.deepEqual(stale, [], `documented but read by no C code: ${stale.join(', ')}`);
   const unlisted = [...settings.keys()].filter((name) => !listed.includes(name));
   assert.deepEqual(unlisted, [], `read by the code but missing from the settings table: ${unlisted.join(', ')}`);
@@ -157,7 +148,6 @@ test('docs: the index links every page, and relative links resolve', () => {
       if (!target || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // in-page anchor or absolute URL
       const rel = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), decodeURIComponent(target)));
       if (fs.existsSync(path.join(ROOT, rel))) continue;
-      if (PENDING_PATHS.some((p) => rel === p || rel.startsWith(`${p}/`))) continue;
       broken.push(`${file}: ${m[1]}`);
     }
   }

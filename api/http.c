@@ -87,17 +87,31 @@ void http_db_release(struct http_ctx *ctx, struct db_conn *conn)
 	db_pool_release(ctx->app->pool, conn);
 }
 
+static int dump_to_strbuf(const char *buffer, size_t size, void *data)
+{
+	strbuf_add(data, buffer, size);
+	return 0;
+}
+
 void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body)
 {
-	char *text = json_dumps(j_body, JSON_COMPACT | JSON_ENCODE_ANY);
-	json_decref(j_body);
-	if (!text) {
+	struct strbuf text = STRBUF_INIT;
+	/*
+	 * Straight into one buffer that the response then owns: json_dumps() would
+	 * copy the text once more, and ulfius_set_binary_body_response() again.
+	 */
+	if (json_dump_callback(j_body, dump_to_strbuf, &text, JSON_COMPACT | JSON_ENCODE_ANY)) {
 		log_error("http: cannot serialise a response body");
 		status = 500;
-		text = xstrdup("{\"detail\":\"A server error occurred.\",\"code\":\"error\"}");
+		strbuf_reset(&text);
+		strbuf_addstr(&text,
+			      "{\"detail\":\"A server error occurred.\",\"code\":\"error\"}");
 	}
-	ulfius_set_binary_body_response(ctx->resp, status, text, strlen(text));
-	free(text);
+	json_decref(j_body);
+	free(ctx->resp->binary_body);
+	ctx->resp->binary_body_length = text.len;
+	ctx->resp->binary_body = strbuf_detach(&text); /* ulfius frees it with the response */
+	ctx->resp->status = status;
 	http_set_header(ctx, "Content-Type", JSON_TYPE);
 	ctx->replied = 1;
 }

@@ -36,8 +36,10 @@ static const char SQL_FRIENDS[] =
  * across the columns would be one filter over every row); UNION keeps each
  * profile once. count(*) OVER () gives the total with the page, in one query.
  */
-static const char SQL_LIST_ALL[] = "SELECT id, count(*) OVER () AS total_count FROM profiles "
-				   "ORDER BY created, id LIMIT $1 OFFSET $2";
+/* The count is the trigger-kept row_counts row (0002): no counting per request. */
+static const char SQL_LIST_ALL[] =
+	"SELECT id, (SELECT n FROM row_counts WHERE name = 'profiles') AS total_count "
+	"FROM profiles ORDER BY created, id LIMIT $1 OFFSET $2";
 static const char SQL_LIST_SEARCH[] =
 	"SELECT m.id, count(*) OVER () AS total_count FROM ("
 	"SELECT p.id, p.created FROM profiles p WHERE p.name ILIKE $1 "

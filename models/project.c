@@ -50,9 +50,20 @@
 	" ORDER BY p.vote_ratio DESC, p.vote_total DESC, p.title, p.id LIMIT " limit               \
 	" OFFSET " offset
 
+/*
+ * Unfiltered, the page's ids come straight off the sort-order index and only
+ * those rows are joined; the count is the trigger-kept row_counts row (0002).
+ */
+#define LIST_ALL                                                                                   \
+	"SELECT " PROJECT_COLUMNS ", (SELECT n FROM row_counts WHERE name = 'projects')"           \
+	" AS total_count FROM (SELECT id FROM projects"                                            \
+	" ORDER BY vote_ratio DESC, vote_total DESC, title, id LIMIT $1 OFFSET $2) page"           \
+	" JOIN projects p ON p.id = page.id" PROJECT_OWNER_JOIN                                    \
+	" ORDER BY p.vote_ratio DESC, p.vote_total DESC, p.title, p.id"
+
 /* Indexed by enum project_filter_bits. */
 static const char *const SQL_LIST[8] = {
-	LIST("", "$1", "$2"),
+	LIST_ALL,
 	LIST(" WHERE " BY_SEARCH("$1"), "$2", "$3"),
 	LIST(" WHERE " BY_TAG("$1"), "$2", "$3"),
 	LIST(" WHERE " BY_SEARCH("$1") " AND " BY_TAG("$2"), "$3", "$4"),

@@ -307,6 +307,48 @@ START_TEST(makemigrations_writes_the_next_pair)
 }
 END_TEST
 
+START_TEST(list_counts_stay_exact)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *db_url = test_db_create();
+	char env_db[512];
+	snprintf(env_db, sizeof(env_db), "DATABASE_URL=%s", db_url);
+	/* The real migrations folder, with 0002_list_counts. */
+	const char *env[] = {env_db, NULL};
+	ck_assert_int_eq(test_run(MIGRATE, env, &out), 0);
+	const char *statements[] = {
+		/* Bulk inserts: one statement, many rows. */
+		"INSERT INTO users (username, email, password) SELECT 'u' || g, 'u' || g || "
+		"'@x.io', '!' "
+		"FROM generate_series(1, 50) g",
+		"INSERT INTO profiles (user_id, name) SELECT id, username FROM users",
+		"INSERT INTO projects (owner_id, title) SELECT id, 'p' || name FROM profiles",
+		"INSERT INTO projects (owner_id, title) SELECT id, 'q' || name FROM profiles LIMIT "
+		"7",
+		/* Cascades: a user takes its profile; projects stay with no owner. */
+		"DELETE FROM users WHERE username IN ('u1', 'u2', 'u3')",
+		"DELETE FROM projects WHERE title LIKE 'q%'",
+		NULL,
+	};
+	for (size_t i = 0; statements[i]; i++) {
+		const char *none[] = {NULL};
+		free(test_sql_params(db_url, statements[i], none));
+	}
+	const char *none[] = {NULL};
+	char *projects = test_sql_params(
+		db_url,
+		"SELECT (SELECT n FROM row_counts WHERE name = 'projects') = (SELECT count(*) FROM "
+		"projects) AND (SELECT n FROM row_counts WHERE name = 'profiles') = (SELECT "
+		"count(*) "
+		"FROM profiles) AND (SELECT n FROM row_counts WHERE name = 'profiles') = 47",
+		none);
+	ck_assert_str_eq(projects, "t");
+	free(projects);
+	free(db_url);
+	strbuf_release(&out);
+}
+END_TEST
+
 START_TEST(help_for_every_command)
 {
 	struct strbuf out = STRBUF_INIT;
@@ -401,6 +443,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, serve_refuses_pending_migrations);
 	tcase_add_test(tc, two_migrates_at_once_apply_each_migration_once);
 	tcase_add_test(tc, makemigrations_writes_the_next_pair);
+	tcase_add_test(tc, list_counts_stay_exact);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("commands");
 	tcase_set_timeout(tc, 60);

@@ -96,6 +96,8 @@ static int dump_to_strbuf(const char *buffer, size_t size, void *data)
 void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body)
 {
 	struct strbuf text = STRBUF_INIT;
+	/* A list page is tens of KiB: start big enough to rarely grow. */
+	strbuf_grow(&text, 16384);
 	/*
 	 * Straight into one buffer that the response then owns: json_dumps() would
 	 * copy the text once more, and ulfius_set_binary_body_response() again.

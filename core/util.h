@@ -28,6 +28,8 @@ struct strbuf {
 		NULL, 0, 0                                                                         \
 	}
 
+/* Make room for extra more bytes without changing the contents. */
+void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, char c);

@@ -81,10 +81,17 @@ static const char SQL_TAGS[] =
 	"SELECT pt.project_id, t.id, t.name FROM project_tags pt JOIN tags t ON t.id = pt.tag_id "
 	"WHERE pt.project_id = ANY ($1::uuid[]) ORDER BY pt.project_id, t.name, t.id";
 
+/*
+ * Each review's owner through its primary key: as a plain join, the generic
+ * plan of a prepared statement (which cannot size "= ANY ($1)") hash-joins a
+ * scan of every profile, a cost that grows with the site. OFFSET 0 keeps the
+ * lateral subquery from being flattened back into that join.
+ */
 static const char SQL_REVIEWS[] =
 	"SELECT r.project_id, r.id, r.body, r.value, " REVIEW_CREATED ", o.id AS owner_id, "
-	"u.username AS owner_username, o.name AS owner_name FROM reviews r "
-	"JOIN profiles o ON o.id = r.owner_id JOIN users u ON u.id = o.user_id "
+	"o.username AS owner_username, o.name AS owner_name FROM reviews r "
+	"CROSS JOIN LATERAL (SELECT po.id, uo.username, po.name FROM profiles po "
+	"JOIN users uo ON uo.id = po.user_id WHERE po.id = r.owner_id OFFSET 0) o "
 	"WHERE r.project_id = ANY ($1::uuid[]) ORDER BY r.project_id, r.created, r.id";
 
 static const char SQL_LOCK[] = "SELECT owner_id FROM projects WHERE id = $1 FOR NO KEY UPDATE";

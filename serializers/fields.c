@@ -409,15 +409,29 @@ int username_is_valid(const char *username)
 	return 1;
 }
 
+/*
+ * The column's number. Not PQfnumber(): it copies and case-folds the name on
+ * every call, a malloc per field of every row of every page. Our column names
+ * are plain lowercase, so an exact comparison is the same answer.
+ */
+static int column_number(const PGresult *res, const char *column)
+{
+	int n = PQnfields(res);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(PQfname(res, i), column))
+			return i;
+	return -1;
+}
+
 const char *row_value(const PGresult *res, int row, const char *column)
 {
-	int col = PQfnumber(res, column);
+	int col = column_number(res, column);
 	return col < 0 ? "" : PQgetvalue(res, row, col);
 }
 
 static int row_is_null(const PGresult *res, int row, const char *column)
 {
-	int col = PQfnumber(res, column);
+	int col = column_number(res, column);
 	return col < 0 || PQgetisnull(res, row, col);
 }
 

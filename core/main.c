@@ -35,7 +35,7 @@ static const char USAGE[] =
 	"  createsuperuser --username U --email E\n"
 	"                            a staff user; password from DEVSEARCH_PASSWORD or a prompt\n"
 	"  seed [--profiles N]       demo data: N profiles (default 50) with skills, projects,\n"
-	"                            tags, reviews, messages, notes and friends\n"
+	"                            tags, reviews, messages and notes\n"
 	"\n"
 	"Run `devsearch COMMAND --help` for one command. Settings come from the environment\n"
 	"(every one is described in docs/configuration.md):\n"
@@ -90,9 +90,12 @@ static const char SEED_HELP[] =
 	"Add N demo profiles (default 50, at most 1000000) in one transaction: users\n"
 	"demo<run>_1 to demo<run>_N (run: 6 random hex digits, so seeds can be repeated),\n"
 	"every one with the password \"" SEED_PASSWORD "\", and their skills, projects with\n"
-	"tags, reviews (votes), messages, notes and friends. The data is drawn from word lists\n"
-	"by a hash of each row's number, so the same N always gives the same data and counts.\n"
-	"Prints one line with the rows created.\n";
+	"tags, reviews (votes), messages and notes, shaped as the Django version's\n"
+	"`manage.py seed`: per profile 1-5 skills, 0-4 projects, 0-3 notes and 0-3 messages\n"
+	"received; per project 1-4 tags and 0-8 reviews, two in three up. The data is drawn\n"
+	"from word lists by a hash of each row's number, so the same N always gives the same\n"
+	"data and counts. The users, profiles, skills, projects and reviews tables stay\n"
+	"locked until it ends. Prints one line with the rows created.\n";
 
 static int wants_help(int argc, char **argv)
 {

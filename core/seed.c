@@ -73,10 +73,10 @@ int seed_command(const struct config *cfg, int argc, char **argv)
 	}
 	printf("Seeded run %s in %.1f s: %ld profiles (demo%s_1 to demo%s_%ld, password \"%s\"), "
 	       "%ld skills, %ld projects, %ld project tags, %ld new tags, %ld reviews, "
-	       "%ld messages, %ld notes, %ld friends.\n",
+	       "%ld messages, %ld notes.\n",
 	       run, (now_ms() - started) / 1000.0, counts.profiles, run, run, profiles,
 	       SEED_PASSWORD, counts.skills, counts.projects, counts.project_tags, counts.tags,
-	       counts.reviews, counts.messages, counts.notes, counts.friends);
+	       counts.reviews, counts.messages, counts.notes);
 	ret = 0;
 out:
 	if (conn)

@@ -9,8 +9,8 @@
 
 /*
  * Seed N profiles (--profiles, default 50) and their skills, projects, tags,
- * reviews, messages, notes and friends in one transaction, then print a
- * one-line summary. Returns the exit status (2 for bad arguments).
+ * reviews, messages and notes (the Django version's `manage.py seed`) in one
+ * transaction, then print a one-line summary. Returns the exit status (2 for bad arguments).
  */
 int seed_command(const struct config *cfg, int argc, char **argv);
 

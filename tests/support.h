@@ -130,5 +130,6 @@ Suite *profiles_suite(void); /* tests/test_profiles.c */
 Suite *messages_suite(void); /* tests/test_messages.c: messages, notes, staff */
 Suite *projects_suite(void); /* tests/test_projects.c */
 Suite *images_suite(void);   /* tests/test_images.c */
+Suite *seed_suite(void);     /* tests/test_seed.c */
 
 #endif

@@ -1,9 +1,9 @@
 /*
- * Images and demo data: the multipart reader on its own; uploads of every
+ * Images: the multipart reader on its own; uploads of every
  * format for the account and a project over real HTTP, served back byte for
  * byte; refused uploads (not an image, too large, no file, other media
  * types, someone else's project); removal of replaced files; /media path
- * traversal; and `devsearch seed` against a fresh database.
+ * traversal. (`devsearch seed` is tests/test_seed.c's.)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -792,141 +792,6 @@ START_TEST(image_types_from_content)
 }
 END_TEST
 
-/* The number just before " word" in a seed summary line. */
-static long summary_count(const char *line, const char *word)
-{
-	char needle[64];
-	snprintf(needle, sizeof(needle), " %s", word);
-	const char *p = strstr(line, needle);
-	ck_assert_msg(p != NULL, "no \"%s\" in %s", word, line);
-	while (p > line && p[-1] >= '0' && p[-1] <= '9')
-		p--;
-	return atol(p);
-}
-
-/* The number sql (with $1 = param, or no parameter when NULL) answers on url. */
-static long db_long(const char *url, const char *sql, const char *param)
-{
-	const char *params[] = {param, NULL};
-	char *value = test_sql_params(url, sql, params);
-	long n = value ? atol(value) : -1;
-	free(value);
-	return n;
-}
-
-/* Run `seed --profiles n` on url; its output line in out. Returns the milliseconds taken. */
-static double run_seed(const char *env_db, const char *n, struct strbuf *out)
-{
-	const char *args[] = {"seed", "--profiles", n, NULL};
-	const char *env[] = {env_db, NULL};
-	double started = now_ms();
-	strbuf_reset(out);
-	ck_assert_msg(test_run(args, env, out) == 0, "seed failed: %s", strbuf_str(out));
-	return now_ms() - started;
-}
-
-static const char SQL_SEEDED_DIGEST[] =
-	"SELECT md5(string_agg(p.name || p.location || p.short_intro || p.bio, '|' "
-	"ORDER BY split_part(u.username, '_', 2)::int)) "
-	"FROM profiles p JOIN users u ON u.id = p.user_id WHERE u.username LIKE $1";
-
-START_TEST(seed_command)
-{
-	char *url = test_db_create(), env_db[512], run[16], like[32];
-	struct strbuf out = STRBUF_INIT, first = STRBUF_INIT;
-	const char *args[] = {"migrate", NULL};
-	snprintf(env_db, sizeof(env_db), "DATABASE_URL=%s", url);
-	const char *env[] = {env_db, NULL};
-	ck_assert_int_eq(test_run(args, env, &out), 0);
-
-	double ms = run_seed(env_db, "200", &out);
-	ck_assert_msg(ms < 5000, "seeding 200 profiles took %.0f ms", ms);
-	const char *line = strbuf_str(&out);
-	ck_assert_msg(sscanf(line, "Seeded run %6s", run) == 1, "%s", line);
-	ck_assert_int_eq(summary_count(line, "profiles"), 200);
-	ck_assert_int_eq(db_long(url, "SELECT count(*) FROM users", NULL), 200);
-	ck_assert_int_eq(db_long(url, "SELECT count(*) FROM profiles", NULL), 200);
-	const struct {
-		const char *word, *table;
-	} counts[] = {
-		{"skills", "skills"}, {"projects", "projects"}, {"project tags", "project_tags"},
-		{"new tags", "tags"}, {"reviews", "reviews"},   {"messages", "messages"},
-		{"notes", "notes"},   {"friends", "friends"},
-	};
-	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		char sql[128];
-		long n = summary_count(line, counts[i].word);
-		/* Thousands of rows in all, a fair share of each kind; every tag is new here. */
-		if (!strcmp(counts[i].word, "new tags"))
-			ck_assert_int_eq(n, 41);
-		else
-			ck_assert_msg(n >= 200, "%s: only %ld", counts[i].word, n);
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", counts[i].table);
-		ck_assert_int_eq(db_long(url, sql, NULL), n);
-	}
-	/* One password hash for everyone: the demo password, argon2id. */
-	ck_assert_int_eq(db_long(url, "SELECT count(DISTINCT password) FROM users", NULL), 1);
-	ck_assert_int_eq(
-		db_long(url, "SELECT count(*) FROM users WHERE password LIKE $1", "$argon2id$%"),
-		200);
-	/* The trigger kept the vote counters; nobody reviews their own project. */
-	ck_assert_int_eq(db_long(url,
-				 "SELECT count(*) FROM projects p LEFT JOIN (SELECT project_id, "
-				 "count(*) AS total, count(*) FILTER (WHERE value = 'up') AS up "
-				 "FROM reviews GROUP BY project_id) r ON r.project_id = p.id "
-				 "WHERE p.vote_total <> coalesce(r.total, 0) "
-				 "OR p.vote_up <> coalesce(r.up, 0)",
-				 NULL),
-			 0);
-	ck_assert_int_eq(db_long(url,
-				 "SELECT count(*) FROM reviews r JOIN projects p ON p.id = "
-				 "r.project_id WHERE r.owner_id = p.owner_id",
-				 NULL),
-			 0);
-	ck_assert_int_gt(db_long(url, "SELECT count(*) FROM reviews WHERE value = $1", "down"), 0);
-	ck_assert_int_gt(db_long(url, "SELECT count(DISTINCT name) FROM profiles", NULL), 100);
-	snprintf(like, sizeof(like), "demo%s\\_%%", run);
-	char *digest = test_sql_params(url, SQL_SEEDED_DIGEST, (const char *const[]){like, NULL});
-
-	/* Again: another run, the same data and counts (tags already exist). */
-	strbuf_add(&first, out.buf, out.len);
-	ms = run_seed(env_db, "200", &out);
-	ck_assert_msg(ms < 5000, "seeding 200 profiles again took %.0f ms", ms);
-	line = strbuf_str(&out);
-	char run2[16];
-	ck_assert_int_eq(sscanf(line, "Seeded run %6s", run2), 1);
-	ck_assert_str_ne(run, run2);
-	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
-		if (strcmp(counts[i].word, "new tags"))
-			ck_assert_int_eq(summary_count(line, counts[i].word),
-					 summary_count(strbuf_str(&first), counts[i].word));
-	ck_assert_int_eq(summary_count(line, "new tags"), 0);
-	snprintf(like, sizeof(like), "demo%s\\_%%", run2);
-	char *digest2 = test_sql_params(url, SQL_SEEDED_DIGEST, (const char *const[]){like, NULL});
-	ck_assert_str_eq(digest, digest2);
-	ck_assert_int_eq(db_long(url, "SELECT count(*) FROM profiles", NULL), 400);
-
-	/* Arguments. */
-	const char *bad[][4] = {{"seed", "--profiles", "0", NULL},
-				{"seed", "--profiles", "x", NULL},
-				{"seed", "--profiles", NULL, NULL},
-				{"seed", "200", NULL, NULL}};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_int_eq(test_run(bad[i], env, NULL), 2);
-	const char *help[] = {"seed", "--help", NULL};
-	strbuf_reset(&out);
-	ck_assert_int_eq(test_run(help, env, &out), 0);
-	ck_assert_ptr_nonnull(strstr(strbuf_str(&out), "devsearch-demo-pass"));
-	ck_assert_int_eq(db_long(url, "SELECT count(*) FROM profiles", NULL), 400);
-
-	free(digest);
-	free(digest2);
-	strbuf_release(&out);
-	strbuf_release(&first);
-	free(url);
-}
-END_TEST
-
 Suite *images_suite(void)
 {
 	Suite *s = suite_create("images");
@@ -946,11 +811,6 @@ Suite *images_suite(void)
 	tc = tcase_create("formats");
 	tcase_add_test(tc, multipart_reader);
 	tcase_add_test(tc, image_types_from_content);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("seed");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, seed_command);
 	suite_add_tcase(s, tc);
 	return s;
 }

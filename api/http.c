@@ -1,7 +1,8 @@
 /*
  * The request pipeline shared by every route (see http.h): size limit, CORS,
- * routing, handler, access log. Handlers never see a request that broke a
- * convention, and every error leaves as a JSON object.
+ * routing, response cache (api/cache.h), handler, access log. Handlers never
+ * see a request that broke a convention, and every error leaves as a JSON
+ * object.
  */
 #include "api/http.h"
 
@@ -13,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api/cache.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "models/db.h"
@@ -400,11 +402,16 @@ static void route_request(struct http_ctx *ctx, const char *path)
 		http_reply_error(ctx, 405, "method_not_allowed", strbuf_str(&detail));
 		strbuf_release(&detail);
 	} else {
-		run_handler(ctx);
-		if (!ctx->replied) {
-			log_error("http: %s %s: handler gave no answer", method, path);
-			http_reply_app_error(ctx, APP_ERR_INTERNAL);
+		/* A hit answers without the handler; the cache also sees every answer and write. */
+		struct http_cache_request cached;
+		if (!http_cache_serve(ctx, &cached)) {
+			run_handler(ctx);
+			if (!ctx->replied) {
+				log_error("http: %s %s: handler gave no answer", method, path);
+				http_reply_app_error(ctx, APP_ERR_INTERNAL);
+			}
 		}
+		http_cache_complete(ctx, &cached);
 	}
 out:
 	strbuf_release(&allow);

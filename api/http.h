@@ -28,6 +28,9 @@ enum route_flags {
 	ROUTE_LOGIN = 2,    /* a valid access token is required */
 	ROUTE_UPLOAD = 4,   /* the body may be up to HTTP_UPLOAD_MAX_BYTES (file uploads) */
 	ROUTE_UNLISTED = 8, /* not in GET /api nor in openapi.yaml (static assets of /api/docs) */
+	ROUTE_CACHED = 16,  /* a public GET whose anonymous answers the response cache keeps */
+	/* Writes only what no cached answer shows (tokens, sessions, messages): a 2xx keeps the cache. */
+	ROUTE_KEEPS_CACHE = 32,
 };
 
 /*

@@ -271,8 +271,8 @@ static void delete_account(struct http_ctx *ctx)
 }
 
 static const struct route profiles_table[] = {
-	{"GET", "/api/profiles", get_profiles, ROUTE_PUBLIC},
-	{"GET", "/api/profiles/{id}", get_profile, ROUTE_PUBLIC},
+	{"GET", "/api/profiles", get_profiles, ROUTE_PUBLIC | ROUTE_CACHED},
+	{"GET", "/api/profiles/{id}", get_profile, ROUTE_PUBLIC | ROUTE_CACHED},
 	{"POST", "/api/profiles/{id}/friends", post_friend, ROUTE_LOGIN},
 	{"DELETE", "/api/profiles/{id}/friends", delete_friend, ROUTE_LOGIN},
 	{"GET", "/api/account", get_account, ROUTE_LOGIN},

@@ -322,9 +322,9 @@ out:
 }
 
 static const struct route projects_table[] = {
-	{"GET", "/api/projects", get_projects, ROUTE_PUBLIC},
+	{"GET", "/api/projects", get_projects, ROUTE_PUBLIC | ROUTE_CACHED},
 	{"POST", "/api/projects", post_project, ROUTE_LOGIN},
-	{"GET", "/api/projects/{id}", get_project, ROUTE_PUBLIC},
+	{"GET", "/api/projects/{id}", get_project, ROUTE_PUBLIC | ROUTE_CACHED},
 	{"PUT", "/api/projects/{id}", put_project, ROUTE_LOGIN},
 	{"PATCH", "/api/projects/{id}", patch_project, ROUTE_LOGIN},
 	{"DELETE", "/api/projects/{id}", delete_project, ROUTE_LOGIN},

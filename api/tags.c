@@ -42,7 +42,7 @@ out:
 }
 
 static const struct route tags_table[] = {
-	{"GET", "/api/tags", get_tags, ROUTE_PUBLIC},
+	{"GET", "/api/tags", get_tags, ROUTE_PUBLIC | ROUTE_CACHED},
 };
 
 void tags_routes(struct router *router)

@@ -26,10 +26,12 @@ struct db_pool;
 struct router;
 struct token_keys;
 struct password_hasher;
+struct response_cache;
 
 /*
- * Passed as user data to every endpoint. Immutable after start: the pool does
- * its own locking, the config and the router are read-only.
+ * Passed as user data to every endpoint. Immutable after start: the pool, the
+ * hasher and the response cache do their own locking, the config and the
+ * router are read-only.
  */
 struct app {
 	const struct config *cfg;
@@ -37,6 +39,7 @@ struct app {
 	const struct router *router;
 	const struct token_keys *keys;
 	struct password_hasher *hasher; /* does its own locking (bounded hashing slots) */
+	struct response_cache *cache;   /* does its own locking; NULL: RESPONSE_CACHE_BYTES=0 */
 };
 
 #endif

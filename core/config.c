@@ -220,6 +220,8 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	env_int("LOGIN_THROTTLE_USERNAME", 5, 1, 1000000, &cfg->throttle_username, errors);
 	env_int("LOGIN_THROTTLE_IP", 20, 1, 1000000, &cfg->throttle_ip, errors);
 	env_duration("LOGIN_THROTTLE_WINDOW", 900, &cfg->throttle_window, errors);
+	env_int("RESPONSE_CACHE_BYTES", 32L * 1024 * 1024, 0, 64L * 1024 * 1024 * 1024,
+		&cfg->response_cache_bytes, errors);
 	const char *level = env("LOG_LEVEL");
 	cfg->log_level = level ? log_level_parse(level) : LOG_INFO;
 	if (cfg->log_level < 0) {

@@ -41,6 +41,7 @@ struct config {
 	long throttle_username;      /* LOGIN_THROTTLE_USERNAME failures per window, default 5 */
 	long throttle_ip;            /* LOGIN_THROTTLE_IP failures per window, default 20 */
 	long throttle_window;        /* LOGIN_THROTTLE_WINDOW seconds, default 15m */
+	long response_cache_bytes;   /* RESPONSE_CACHE_BYTES, default 32 MiB; 0: no cache */
 };
 
 /*

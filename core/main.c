@@ -13,10 +13,12 @@
 #include "api/routes.h"
 #include "auth/password.h"
 #include "auth/token.h"
+#include "core/cache_listener.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/mailer.h"
 #include "core/migrate.h"
+#include "core/response_cache.h"
 #include "core/seed.h"
 #include "core/server.h"
 #include "core/superuser.h"
@@ -43,8 +45,8 @@ static const char USAGE[] =
 	"JWT_PUBLIC_KEY_FILE,\n"
 	"ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME, CORS_ALLOWED_ORIGINS, EMAIL_BACKEND,\n"
 	"SMTP_URL, PASSWORD_RESET_TIMEOUT, HTTP_THREADS, DB_POOL_SIZE, MAX_BODY_BYTES,\n"
-	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR, LOG_LEVEL, OPENAPI_FILE, DOCS_ASSETS_DIR, "
-	"...\n";
+	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR, LOG_LEVEL, OPENAPI_FILE, DOCS_ASSETS_DIR,\n"
+	"RESPONSE_CACHE_BYTES, ...\n";
 
 static const char SERVE_HELP[] =
 	"usage: devsearch serve [--port N]\n"
@@ -53,7 +55,9 @@ static const char SERVE_HELP[] =
 	"pool of DB_POOL_SIZE database connections. Refuses to start while migrations are\n"
 	"pending or an applied migration file has changed. SIGTERM or SIGINT stops it\n"
 	"gracefully: no new connections, in-flight requests are answered (at most\n"
-	"SHUTDOWN_TIMEOUT seconds), then exit 0.\n";
+	"SHUTDOWN_TIMEOUT seconds), then exit 0. Anonymous reads of projects, profiles and\n"
+	"tags are answered from a cache of RESPONSE_CACHE_BYTES (0: none), emptied by every\n"
+	"write, on this server at once and on the others through PostgreSQL notifications.\n";
 
 static const char MIGRATE_HELP[] =
 	"usage: devsearch migrate [--fake] [TARGET]\n"
@@ -128,6 +132,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	struct router *router = NULL;
 	struct token_keys *keys = NULL;
 	struct mailer *mailer = NULL;
+	struct cache_listener *listener = NULL;
 	sigset_t stop_signals;
 	int port = cfg->port, ret = 1;
 
@@ -171,7 +176,9 @@ static int serve(struct config *cfg, int argc, char **argv)
 
 	router = routes_build();
 	app.router = router;
-	if (mailer_start(cfg, app.pool, &mailer) || server_start(&app, port, &server))
+	app.cache = response_cache_new((size_t)cfg->response_cache_bytes);
+	if (cache_listener_start(cfg->database_url, app.cache, &listener) ||
+	    mailer_start(cfg, app.pool, &mailer) || server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",
 		 server_port(server), cfg->http_threads, cfg->db_pool_size);
@@ -182,6 +189,8 @@ static int serve(struct config *cfg, int argc, char **argv)
 	ret = 0;
 out:
 	mailer_stop(mailer);
+	cache_listener_stop(listener);
+	response_cache_free(app.cache);
 	router_free(router);
 	password_hasher_free(app.hasher);
 	token_keys_free(keys);

@@ -52,6 +52,26 @@ static PGconn *connect_pg(const char *database_url)
 	return PQconnectdbParams(k, v, 1);
 }
 
+/*
+ * A listening connection only ever reads, so a server gone without closing
+ * the TCP connection would never be noticed: keepalives probe after 10 s idle,
+ * every 5 s, and give up after 3 unanswered probes (ignored on unix sockets,
+ * where a stopped server closes the socket).
+ */
+static PGconn *connect_listener_pg(const char *database_url)
+{
+	const char *keys[] = {
+		"dbname",          "connect_timeout",     "application_name", "keepalives",
+		"keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+	const char *values[] = {database_url, "2", "devsearch-listener", "1", "10", "5", "3", NULL};
+	const char *const *k = keys, *const *v = values;
+	if (!database_url) {
+		k++;
+		v++;
+	}
+	return PQconnectdbParams(k, v, 1);
+}
+
 /* Server NOTICEs ("relation already exists, skipping") are for debugging only. */
 static void notice_to_log(void *arg, const char *message)
 {
@@ -263,6 +283,56 @@ const char *db_last_constraint(const struct db_conn *conn)
 unsigned long db_statement_count(const struct db_conn *conn)
 {
 	return conn->statements;
+}
+
+enum app_err db_listen_open(const char *database_url, const char *channel, struct db_conn **out)
+{
+	struct db_conn *conn = xcalloc(1, sizeof(*conn));
+	struct strbuf sql = STRBUF_INIT;
+	char *quoted = NULL;
+	enum app_err err = APP_ERR_UNAVAILABLE;
+
+	*out = NULL;
+	conn->database_url = database_url ? xstrdup(database_url) : NULL;
+	conn->pg = connect_listener_pg(database_url);
+	/* Debug only: the caller retries during an outage and logs the change of state. */
+	if (PQstatus(conn->pg) != CONNECTION_OK) {
+		log_msg(LOG_DEBUG, "database: listener cannot connect: %s",
+			PQerrorMessage(conn->pg));
+		goto out;
+	}
+	PQsetNoticeProcessor(conn->pg, notice_to_log, NULL);
+	if (!(quoted = PQescapeIdentifier(conn->pg, channel, strlen(channel))))
+		goto out;
+	strbuf_addf(&sql, "LISTEN %s", quoted);
+	if ((err = exec_simple(conn, strbuf_str(&sql))) != APP_OK)
+		goto out;
+	*out = conn;
+	conn = NULL;
+out:
+	PQfreemem(quoted);
+	strbuf_release(&sql);
+	db_conn_free(conn);
+	return err;
+}
+
+int db_conn_socket(const struct db_conn *conn)
+{
+	return PQsocket(conn->pg);
+}
+
+enum app_err db_notifications(struct db_conn *conn, unsigned *count)
+{
+	PGnotify *notify;
+
+	*count = 0;
+	if (!PQconsumeInput(conn->pg) || PQstatus(conn->pg) != CONNECTION_OK)
+		return APP_ERR_UNAVAILABLE;
+	while ((notify = PQnotifies(conn->pg))) {
+		(*count)++;
+		PQfreemem(notify);
+	}
+	return APP_OK;
 }
 
 enum app_err db_pool_open(const char *database_url, int size, struct db_pool **out)

@@ -68,6 +68,25 @@ const char *db_last_constraint(const struct db_conn *conn);
 unsigned long db_statement_count(const struct db_conn *conn);
 
 /*
+ * A connection of its own, outside the pool, that LISTENs on channel (one of
+ * our constants, never client text), with TCP keepalives so that a vanished
+ * server is noticed although nothing is ever sent. Returns APP_OK with *out
+ * set (caller db_conn_free()s), or APP_ERR_UNAVAILABLE, logged at debug level
+ * only (the caller retries and says when the state changes).
+ */
+enum app_err db_listen_open(const char *database_url, const char *channel, struct db_conn **out);
+
+/* The connection's socket, to poll() for input; -1 if there is none. */
+int db_conn_socket(const struct db_conn *conn);
+
+/*
+ * Read whatever arrived on a listening connection, without blocking, and
+ * count the notifications in *count. APP_ERR_UNAVAILABLE once the connection
+ * is lost: open a new one, and assume notifications were missed.
+ */
+enum app_err db_notifications(struct db_conn *conn, unsigned *count);
+
+/*
  * A pool of size connections. Opening fails (APP_ERR_UNAVAILABLE) only if the
  * first connection cannot be made; the others are made on first use.
  */

@@ -17,7 +17,9 @@
 #include "api/routes.h"
 #include "auth/password.h"
 #include "auth/token.h"
+#include "core/cache_listener.h"
 #include "core/log.h"
+#include "core/response_cache.h"
 #include "core/server.h"
 #include "models/db.h"
 
@@ -283,6 +285,9 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	if (extra)
 		router_add(ts->router, extra, n);
 	ts->app.router = ts->router;
+	ts->app.cache = response_cache_new((size_t)ts->cfg.response_cache_bytes);
+	ck_assert_int_eq(cache_listener_start(ts->cfg.database_url, ts->app.cache, &ts->listener),
+			 0);
 	ck_assert_int_eq(server_start(&ts->app, 0, &ts->server), 0);
 	snprintf(ts->base, sizeof(ts->base), "http://127.0.0.1:%d", server_port(ts->server));
 }
@@ -290,6 +295,8 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 void test_server_stop(struct test_server *ts)
 {
 	server_stop(ts->server, 5);
+	cache_listener_stop(ts->listener);
+	response_cache_free(ts->app.cache);
 	router_free(ts->router);
 	db_pool_free(ts->app.pool);
 	password_hasher_free(ts->app.hasher);

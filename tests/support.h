@@ -78,10 +78,15 @@ struct test_server {
 	struct router *router;
 	struct server *server;
 	struct token_keys *keys;
+	struct cache_listener *listener; /* NULL with RESPONSE_CACHE_BYTES=0 */
 	char base[64];
 };
 
-/* Start it with every API route plus extra[0..n) (may be NULL); settings from the environment. */
+/*
+ * Start it with every API route plus extra[0..n) (may be NULL); settings from
+ * the environment. As serve does, a response cache of RESPONSE_CACHE_BYTES
+ * with its invalidation listener (connected when this returns).
+ */
 void test_server_start(struct test_server *ts, const struct route *extra, size_t n);
 void test_server_stop(struct test_server *ts);
 
@@ -131,5 +136,6 @@ Suite *messages_suite(void); /* tests/test_messages.c: messages, notes, staff */
 Suite *projects_suite(void); /* tests/test_projects.c */
 Suite *images_suite(void);   /* tests/test_images.c */
 Suite *seed_suite(void);     /* tests/test_seed.c */
+Suite *cache_suite(void);    /* tests/test_cache.c */
 
 #endif

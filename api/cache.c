@@ -1,0 +1,116 @@
+/*
+ * The response cache seen from HTTP; see cache.h. Decides per request; the
+ * store itself (core/response_cache.c) knows nothing of requests.
+ */
+#include "api/cache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/response_cache.h"
+
+static const char JSON_TYPE[] = "application/json; charset=utf-8";
+
+static int method_is_read(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD");
+}
+
+static int method_is_write(const char *method)
+{
+	return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
+	       !strcmp(method, "DELETE");
+}
+
+/*
+ * 1 if the If-None-Match list names etag (or is "*"). Weak comparison, as RFC
+ * 9110 13.1.2 wants for GET: a W/ prefix is ignored. A malformed list matches
+ * nothing, so the full answer goes out.
+ */
+static int etag_listed(const char *list, const char *etag)
+{
+	size_t etag_len = strlen(etag);
+	const char *p = list;
+
+	while (*p) {
+		p += strspn(p, " \t,");
+		if (!*p)
+			break;
+		if (*p == '*')
+			return 1;
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		if (*p != '"')
+			return 0;
+		const char *end = strchr(p + 1, '"');
+		if (!end)
+			return 0;
+		if ((size_t)(end + 1 - p) == etag_len && !strncmp(p, etag, etag_len))
+			return 1;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/* The answer is a 200 with etag: a 304 without a body if the client already has it. */
+static void reply_validated(struct http_ctx *ctx, const char *etag)
+{
+	const char *if_none_match = http_header(ctx, "If-None-Match");
+	http_set_header(ctx, "ETag", etag);
+	if (if_none_match && etag_listed(if_none_match, etag)) {
+		ulfius_set_empty_body_response(ctx->resp, 304);
+		u_map_remove_from_key(ctx->resp->map_header, "Content-Type");
+	}
+}
+
+int http_cache_serve(struct http_ctx *ctx, struct http_cache_request *cr)
+{
+	struct response_cache *cache = ctx->app->cache;
+	struct cached_response hit;
+
+	memset(cr, 0, sizeof(*cr));
+	cr->cacheable = (ctx->route->flags & ROUTE_CACHED) && method_is_read(ctx->req->http_verb);
+	cr->shared = cr->cacheable && cache && !http_header(ctx, "Authorization");
+	if (!cr->shared)
+		return 0;
+	/* Before any database read: an answer that overlaps a write is then never stored. */
+	cr->generation = response_cache_generation(cache);
+	struct strbuf key = STRBUF_INIT;
+	const char *host = http_header(ctx, "Host");
+	const char *url = ctx->req->http_url ? ctx->req->http_url : ctx->req->url_path;
+	strbuf_addf(&key, "%s %s", host ? host : "", url ? url : "");
+	cr->key = strbuf_detach(&key);
+	if (!response_cache_get(cache, cr->key, &hit))
+		return 0;
+	ulfius_set_binary_body_response(ctx->resp, 200, hit.body, hit.len);
+	http_set_header(ctx, "Content-Type", JSON_TYPE);
+	reply_validated(ctx, hit.etag);
+	response_cache_hit_release(&hit);
+	ctx->replied = 1;
+	cr->hit = 1;
+	return 1;
+}
+
+void http_cache_complete(struct http_ctx *ctx, struct http_cache_request *cr)
+{
+	struct _u_response *resp = ctx->resp;
+	const char *method = ctx->req->http_verb;
+	char etag[RESPONSE_CACHE_ETAG_SIZE];
+
+	if (cr->hit)
+		goto out;
+	if (cr->cacheable && resp->status == 200) {
+		response_cache_etag(resp->binary_body, resp->binary_body_length, etag);
+		if (cr->shared)
+			response_cache_put(ctx->app->cache, cr->key, cr->generation,
+					   resp->binary_body, resp->binary_body_length, etag);
+		reply_validated(ctx, etag);
+	} else if (method_is_write(method) && !(ctx->route->flags & ROUTE_KEEPS_CACHE) &&
+		   (resp->status < 400 || resp->status >= 500)) {
+		/* Before ulfius sends the answer: the client's next read sees the write. */
+		response_cache_invalidate(ctx->app->cache);
+	}
+out:
+	free(cr->key);
+	cr->key = NULL;
+}

@@ -690,6 +690,7 @@ result=$(jq -n \
   --argjson nruns "$RUNS" --argjson threads "$WRK_THREADS" --argjson conns "$WRK_CONNECTIONS" \
   --argjson voters "$VOTERS" --arg words "$SEARCH_WORDS" --arg pgfast "$PG_FAST" \
   --argjson hwm_reset "$hwm_reset" \
+  --argjson quiet_wait "${BENCH_QUIET_WAIT:-120}" --argjson quiet_left "$quiet_budget" --argjson quiet_pct "$QUIET_BUSY_PCT" \
   --argjson servers "$servers_json" --argjson runs "$runs_json" \
   --argjson descriptions "$descriptions" --argjson ceiling "$ceiling_json" \
   --argjson order "$(printf '%s\n' "${ALL_ENDPOINTS[@]}" | jq -Rsc 'split("\n") | map(select(length > 0))')" \
@@ -721,6 +722,8 @@ result=$(jq -n \
        argon2id: {time_cost: 2, memory_cost_kib: 19456, parallelism: 1},
        access_token_lifetime: "2h", voters: $voters, search_words: ($words | split(",")),
        postgresql_fsync_off: ($pgfast == "1"),
+       quiet_wait: {budget_s: $quiet_wait, waited_s: ($quiet_wait - $quiet_left),
+         busy_threshold_pct: $quiet_pct},
        peak_rss: (if $hwm_reset == 1 then "VmHWM reset before each measured run (clear_refs), summed over the server processes"
                   else "VmHWM since the process started (reset not permitted), summed over the server processes" end)},
      servers: $servers, endpoints: $endpoints}

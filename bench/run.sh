@@ -269,6 +269,21 @@ for s in "${servers[@]}"; do
 done
 bg_pids=()
 
+# Settle both databases before measuring: statistics and visibility maps now,
+# and the seed's dirty pages written, rather than autovacuum and a checkpoint
+# landing in the middle of some run.
+for s in "${servers[@]}"; do
+  if [[ $s == c ]]; then
+    conn=(-h "$tmp/pg-c/run" -d devsearch)
+  else
+    conn=(-h "$tmp/pg-d/run" -d devsearch_peer)
+  fi
+  for stmt in "VACUUM ANALYZE" "CHECKPOINT"; do
+    timeout 600 "$pg_bindir/psql" -X -q -U postgres "${conn[@]}" -c "$stmt" >>"$tmp/logs/settle-$s.log" 2>&1 ||
+      { show_log "$tmp/logs/settle-$s.log"; die "${LABEL[$s]}: $stmt failed"; }
+  done
+done
+
 # ---------------------------------------------------------------- servers
 # Poll /api/health until it answers 200: at most TIMEOUT seconds, and only while
 # the process lives.

@@ -8,6 +8,8 @@
 #   make clean      remove build/
 #   make fmt-check  clang-format --dry-run --Werror over the sources
 #   make data-model regenerate docs/data-model.svg from the migrated schema
+#   make bench      the C server against the Django version with wrk, plus the ceilings
+#                   (bench/README.md); not part of `make test`
 #
 # pkg-config is only evaluated lazily (and memoised) when a compile or link
 # recipe needs it, so `make run`/`make test`/`make asan`/`make deps` work on a
@@ -79,10 +81,10 @@ LDLIBS     = $(PKG_LIBS) -lpthread
 TEST_CFLAGS = -Itests $(TEST_PKG_CFLAGS)
 TEST_LDLIBS = $(TEST_PKG_LIBS)
 
-FMT_FILES := $(foreach d,$(SRC_DIRS) tests,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
+FMT_FILES := $(foreach d,$(SRC_DIRS) tests bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
-.PHONY: all build docs-assets run test asan stop clean fmt-check deps
+.PHONY: all build docs-assets run test asan stop clean fmt-check deps bench
 .DELETE_ON_ERROR:
 
 all: build
@@ -165,6 +167,24 @@ asan:
 
 stop:
 	scripts/pg.sh stop var
+
+# The benchmark's own programs: the HTTP ceiling server and the printer of the
+# list page's SQL (it includes models/project.c, hence the dependency).
+BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/list_sql
+
+$(BUILD)/bench/ceiling_http: bench/ceiling_http.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/bench/list_sql: bench/list_sql.c models/project.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench:
+	scripts/deps.sh
+	scripts/bench-deps.sh
+	$(MAKE) BUILD=$(BUILD) $(BIN) $(BENCH_BINS)
+	BUILD=$(BUILD) bench/run.sh
 
 clean:
 	rm -rf build

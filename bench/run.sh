@@ -589,9 +589,12 @@ run_ceilings() {
   log "HTTP ceiling: $(jq -r '.rps | round' <<<"$http_json") req/s"
 
   # (b) Database: pgbench runs what one list request runs (bench/list_sql prints
-  # it from models/project.c): the page, then its tags and reviews by the
-  # page's ids. One script per sampled page, so each transaction is a random
-  # page with its own ids; limit and offset are parameters as in the server.
+  # it from models/project.c): the page, then its tags and its reviews by the
+  # page's ids, limit, offset and ids as parameters, as the server sends them.
+  # Each transaction first picks a random sampled page and its ids from two
+  # constant arrays (one trivial statement, \gset); one script for every page
+  # would instead prepare every statement once per page, and the database would
+  # plan them again and again where the server's stay prepared.
   mapfile -t sql < <("$list_sql_bin")
   ((${#sql[@]} == 3)) || die "bench/list_sql printed ${#sql[@]} statements, expected 3"
   # pgbench takes every ":name" as a variable, also inside quotes: write the
@@ -599,23 +602,26 @@ run_ceilings() {
   escape_colons() {
     perl -pe 's{(?<![A-Za-z0-9_])'"'"'([^'"'"']*:[^'"'"']*)'"'"'}{my $s = $1; $s =~ s/\\/\\\\/g; $s =~ s/:/\\072/g; "E'"'"'$s'"'"'"}ge'
   }
-  list_stmt=${sql[0]//\$1/:limit}
-  list_stmt=${list_stmt//\$2/:offset}
   npages=$((pages[c] < PGBENCH_MAX_PAGES ? pages[c] : PGBENCH_MAX_PAGES))
-  pgbench_files=()
+  local id_arrays="" offsets=""
   for page in $(shuf -i "1-${pages[c]}" -n "$npages"); do
     get_json "${base[c]}/api/projects?page=$page" "$tmp/ceiling/list.json"
     ids=$(jq -r '"{" + ([.results[].id] | join(",")) + "}"' "$tmp/ceiling/list.json")
-    f=$tmp/ceiling/page$page.sql
-    {
-      echo "\\set limit $PAGE_SIZE"
-      echo "\\set offset $(((page - 1) * PAGE_SIZE))"
-      echo "$list_stmt;"
-      echo "${sql[1]//\$1/\'$ids\'};"
-      echo "${sql[2]//\$1/\'$ids\'};"
-    } | escape_colons >"$f"
-    pgbench_files+=(-f "$f")
+    id_arrays+="${id_arrays:+,}'$ids'"
+    offsets+="${offsets:+,}$(((page - 1) * PAGE_SIZE))"
   done
+  list_stmt=${sql[0]//\$1/:limit}
+  list_stmt=${list_stmt//\$2/:off}
+  f=$tmp/ceiling/list-page.sql
+  {
+    echo "\\set i random(1, $npages)"
+    echo "\\set limit $PAGE_SIZE"
+    echo "SELECT (ARRAY[$id_arrays])[:i] AS ids, (ARRAY[$offsets])[:i] AS off \\gset"
+    echo "$list_stmt;"
+    echo "${sql[1]//\$1/:ids};"
+    echo "${sql[2]//\$1/:ids};"
+  } | escape_colons >"$f"
+  pgbench_files=(-f "$f")
   # 32 clients as wrk's 32 connections, and as many as the C server's pool: on a
   # small machine 32 backends mostly contend, so the database ceiling is the
   # better of the two.
@@ -647,7 +653,8 @@ run_ceilings() {
   db_json=$(jq -c --argjson pages "$npages" '
     (max_by(.tps)) as $best
     | {tps: $best.tps, clients: $best.clients, failed_transactions: (map(.failed_transactions) | add),
-       pages_sampled: $pages, statements_per_transaction: 3, mode: "prepared", runs: .}' <<<"$db_runs")
+       pages_sampled: $pages, mode: "prepared",
+       statements_per_transaction: "the list request'"'"'s 3, after 1 that picks the page", runs: .}' <<<"$db_runs")
   ceiling_json=$(jq -cn --argjson http "$http_json" --argjson db "$db_json" '{http: $http, database: $db}')
 }
 

@@ -702,6 +702,11 @@ for s in "${servers[@]}"; do
   ((n == 0)) || { log "warning: ${LABEL[$s]} logged $n error lines:"; show_log "${server_log[$s]}" 20; }
 done
 
+# Server settings taken from the caller's environment (passed through as is).
+caller_env=$(for v in HTTP_THREADS DB_POOL_SIZE PASSWORD_HASH_SLOTS RESPONSE_CACHE_BYTES WORKERS; do
+  if [[ -n ${!v:-} ]]; then printf '%s\t%s\n' "$v" "${!v}"; fi
+done | jq -Rsc 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): .[1]}) | add // {}')
+
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 stamp=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -726,7 +731,7 @@ result=$(jq -n \
   --argjson profiles "$PROFILES" --argjson duration "$DURATION" --argjson warmup "$WARMUP" \
   --argjson nruns "$RUNS" --argjson threads "$WRK_THREADS" --argjson conns "$WRK_CONNECTIONS" \
   --argjson voters "$VOTERS" --arg words "$SEARCH_WORDS" --arg pgfast "$PG_FAST" \
-  --argjson hwm_reset "$hwm_reset" \
+  --argjson hwm_reset "$hwm_reset" --argjson caller_env "$caller_env" \
   --argjson quiet_wait "${BENCH_QUIET_WAIT:-120}" --argjson quiet_left "$quiet_budget" --argjson quiet_pct "$QUIET_BUSY_PCT" \
   --argjson servers "$servers_json" --argjson runs "$runs_json" \
   --argjson descriptions "$descriptions" --argjson ceiling "$ceiling_json" \
@@ -757,7 +762,7 @@ result=$(jq -n \
        aggregate: "the best run: the one with the most req/s, with its p50 and p99 (mean_rps: the mean of the runs); errors summed over the runs; peak memory: the highest run",
        wrk: {threads: $threads, connections: $conns, timeout_s: 10},
        argon2id: {time_cost: 2, memory_cost_kib: 19456, parallelism: 1},
-       access_token_lifetime: "2h", voters: $voters, search_words: ($words | split(",")),
+       access_token_lifetime: "2h", caller_env: $caller_env, voters: $voters, search_words: ($words | split(",")),
        postgresql_fsync_off: ($pgfast == "1"),
        quiet_wait: {budget_s: $quiet_wait, waited_s: ($quiet_wait - $quiet_left),
          busy_threshold_pct: $quiet_pct},

@@ -589,9 +589,12 @@ run_ceilings() {
   log "HTTP ceiling: $(jq -r '.rps | round' <<<"$http_json") req/s"
 
   # (b) Database: pgbench runs what one list request runs (bench/list_sql prints
-  # it from models/project.c): the page, then its tags and reviews by the
-  # page's ids. One script per sampled page, so each transaction is a random
-  # page with its own ids; limit and offset are parameters as in the server.
+  # it from models/project.c): the page, then its tags and its reviews by the
+  # page's ids, limit, offset and ids as parameters, as the server sends them.
+  # Each transaction first picks a random sampled page and its ids from two
+  # constant arrays (one trivial statement, \gset); one script for every page
+  # would instead prepare every statement once per page, and the database would
+  # plan them again and again where the server's stay prepared.
   mapfile -t sql < <("$list_sql_bin")
   ((${#sql[@]} == 3)) || die "bench/list_sql printed ${#sql[@]} statements, expected 3"
   # pgbench takes every ":name" as a variable, also inside quotes: write the
@@ -599,23 +602,26 @@ run_ceilings() {
   escape_colons() {
     perl -pe 's{(?<![A-Za-z0-9_])'"'"'([^'"'"']*:[^'"'"']*)'"'"'}{my $s = $1; $s =~ s/\\/\\\\/g; $s =~ s/:/\\072/g; "E'"'"'$s'"'"'"}ge'
   }
-  list_stmt=${sql[0]//\$1/:limit}
-  list_stmt=${list_stmt//\$2/:offset}
   npages=$((pages[c] < PGBENCH_MAX_PAGES ? pages[c] : PGBENCH_MAX_PAGES))
-  pgbench_files=()
+  local id_arrays="" offsets=""
   for page in $(shuf -i "1-${pages[c]}" -n "$npages"); do
     get_json "${base[c]}/api/projects?page=$page" "$tmp/ceiling/list.json"
     ids=$(jq -r '"{" + ([.results[].id] | join(",")) + "}"' "$tmp/ceiling/list.json")
-    f=$tmp/ceiling/page$page.sql
-    {
-      echo "\\set limit $PAGE_SIZE"
-      echo "\\set offset $(((page - 1) * PAGE_SIZE))"
-      echo "$list_stmt;"
-      echo "${sql[1]//\$1/\'$ids\'};"
-      echo "${sql[2]//\$1/\'$ids\'};"
-    } | escape_colons >"$f"
-    pgbench_files+=(-f "$f")
+    id_arrays+="${id_arrays:+,}'$ids'"
+    offsets+="${offsets:+,}$(((page - 1) * PAGE_SIZE))"
   done
+  list_stmt=${sql[0]//\$1/:limit}
+  list_stmt=${list_stmt//\$2/:off}
+  f=$tmp/ceiling/list-page.sql
+  {
+    echo "\\set i random(1, $npages)"
+    echo "\\set limit $PAGE_SIZE"
+    echo "SELECT (ARRAY[$id_arrays])[:i] AS ids, (ARRAY[$offsets])[:i] AS off \\gset"
+    echo "$list_stmt;"
+    echo "${sql[1]//\$1/:ids};"
+    echo "${sql[2]//\$1/:ids};"
+  } | escape_colons >"$f"
+  pgbench_files=(-f "$f")
   # 32 clients as wrk's 32 connections, and as many as the C server's pool: on a
   # small machine 32 backends mostly contend, so the database ceiling is the
   # better of the two.
@@ -647,7 +653,8 @@ run_ceilings() {
   db_json=$(jq -c --argjson pages "$npages" '
     (max_by(.tps)) as $best
     | {tps: $best.tps, clients: $best.clients, failed_transactions: (map(.failed_transactions) | add),
-       pages_sampled: $pages, statements_per_transaction: 3, mode: "prepared", runs: .}' <<<"$db_runs")
+       pages_sampled: $pages, mode: "prepared",
+       statements_per_transaction: "the list request'"'"'s 3, after 1 that picks the page", runs: .}' <<<"$db_runs")
   ceiling_json=$(jq -cn --argjson http "$http_json" --argjson db "$db_json" '{http: $http, database: $db}')
 }
 
@@ -695,6 +702,11 @@ for s in "${servers[@]}"; do
   ((n == 0)) || { log "warning: ${LABEL[$s]} logged $n error lines:"; show_log "${server_log[$s]}" 20; }
 done
 
+# Server settings taken from the caller's environment (passed through as is).
+caller_env=$(for v in HTTP_THREADS DB_POOL_SIZE PASSWORD_HASH_SLOTS RESPONSE_CACHE_BYTES WORKERS; do
+  if [[ -n ${!v:-} ]]; then printf '%s\t%s\n' "$v" "${!v}"; fi
+done | jq -Rsc 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): .[1]}) | add // {}')
+
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 stamp=$(date -u +%Y-%m-%dT%H-%M-%SZ)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -719,7 +731,7 @@ result=$(jq -n \
   --argjson profiles "$PROFILES" --argjson duration "$DURATION" --argjson warmup "$WARMUP" \
   --argjson nruns "$RUNS" --argjson threads "$WRK_THREADS" --argjson conns "$WRK_CONNECTIONS" \
   --argjson voters "$VOTERS" --arg words "$SEARCH_WORDS" --arg pgfast "$PG_FAST" \
-  --argjson hwm_reset "$hwm_reset" \
+  --argjson hwm_reset "$hwm_reset" --argjson caller_env "$caller_env" \
   --argjson quiet_wait "${BENCH_QUIET_WAIT:-120}" --argjson quiet_left "$quiet_budget" --argjson quiet_pct "$QUIET_BUSY_PCT" \
   --argjson servers "$servers_json" --argjson runs "$runs_json" \
   --argjson descriptions "$descriptions" --argjson ceiling "$ceiling_json" \
@@ -750,7 +762,7 @@ result=$(jq -n \
        aggregate: "the best run: the one with the most req/s, with its p50 and p99 (mean_rps: the mean of the runs); errors summed over the runs; peak memory: the highest run",
        wrk: {threads: $threads, connections: $conns, timeout_s: 10},
        argon2id: {time_cost: 2, memory_cost_kib: 19456, parallelism: 1},
-       access_token_lifetime: "2h", voters: $voters, search_words: ($words | split(",")),
+       access_token_lifetime: "2h", caller_env: $caller_env, voters: $voters, search_words: ($words | split(",")),
        postgresql_fsync_off: ($pgfast == "1"),
        quiet_wait: {budget_s: $quiet_wait, waited_s: ($quiet_wait - $quiet_left),
          busy_threshold_pct: $quiet_pct},

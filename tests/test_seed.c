@@ -79,12 +79,18 @@ static double run_seed(const char *env_db, const char *n, struct strbuf *out)
 }
 
 /* The summary's words and the tables they count. */
+/* The summary line's words and the statement counting each (whole, fixed statements). */
 static const struct {
-	const char *word, *table;
+	const char *word, *table, *count_sql;
 } COUNTS[] = {
-	{"profiles", "profiles"},         {"skills", "skills"}, {"projects", "projects"},
-	{"project tags", "project_tags"}, {"new tags", "tags"}, {"reviews", "reviews"},
-	{"messages", "messages"},         {"notes", "notes"},
+	{"profiles", "profiles", "SELECT count(*) FROM profiles"},
+	{"skills", "skills", "SELECT count(*) FROM skills"},
+	{"projects", "projects", "SELECT count(*) FROM projects"},
+	{"project tags", "project_tags", "SELECT count(*) FROM project_tags"},
+	{"new tags", "tags", "SELECT count(*) FROM tags"},
+	{"reviews", "reviews", "SELECT count(*) FROM reviews"},
+	{"messages", "messages", "SELECT count(*) FROM messages"},
+	{"notes", "notes", "SELECT count(*) FROM notes"},
 };
 
 /*
@@ -119,12 +125,10 @@ static void check_per_parent(const char *url, const char *parent, const char *ch
  */
 static void check_shape(const char *url, long n, const char *line)
 {
-	char sql[160];
 	ck_assert_int_eq(summary_count(line, "profiles"), n);
-	for (size_t i = 0; i < sizeof(COUNTS) / sizeof(COUNTS[0]); i++) {
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", COUNTS[i].table);
-		ck_assert_int_eq(db_long(url, sql, NULL), summary_count(line, COUNTS[i].word));
-	}
+	for (size_t i = 0; i < sizeof(COUNTS) / sizeof(COUNTS[0]); i++)
+		ck_assert_int_eq(db_long(url, COUNTS[i].count_sql, NULL),
+				 summary_count(line, COUNTS[i].word));
 	ck_assert_int_eq(db_long(url, "SELECT count(*) FROM users", NULL), n);
 	ck_assert_int_eq(summary_count(line, "new tags"), PEER_WORD_COUNT);
 

@@ -570,23 +570,34 @@ run_ceilings() {
   pid[ceiling]=$!
   wait_http "ceiling_http" "http://127.0.0.1:$port/" "${pid[ceiling]}" "${server_log[ceiling]}" 30
   log "HTTP ceiling: $body_bytes bytes (list page $page of the C server), $threads threads"
-  wait_quiet
-  if ((WARMUP > 0)); then
-    run_wrk "http://127.0.0.1:$port/api/projects?page=$page" static "$WARMUP" "$tmp/wrk/ceiling.warmup.txt" >/dev/null
-  fi
-  reset_peak ceiling
-  http_json=$(run_wrk "http://127.0.0.1:$port/api/projects?page=$page" static "$DURATION" "$tmp/wrk/ceiling.txt")
-  http_peak=$(peak_kb ceiling)
+  # RUNS runs, the best kept, as for the endpoints.
+  local http_runs="[]" run one
+  for ((run = 1; run <= RUNS; run++)); do
+    wait_quiet
+    if ((WARMUP > 0)); then
+      run_wrk "http://127.0.0.1:$port/api/projects?page=$page" static "$WARMUP" "$tmp/wrk/ceiling.warmup.txt" >/dev/null
+    fi
+    reset_peak ceiling
+    one=$(run_wrk "http://127.0.0.1:$port/api/projects?page=$page" static "$DURATION" "$tmp/wrk/ceiling.$run.txt")
+    http_peak=$(peak_kb ceiling)
+    one=$(jq -c --argjson run "$run" --argjson peak "$http_peak" --argjson busy "$busy" '
+      {run: $run, cpu_busy_before_pct: $busy, wrk: .,
+       bytes_per_response: (if .requests > 0 then .bytes / .requests else 0 end),
+       rps: (.requests / .duration_us * 1e6), p50_ms: (.latency_us.p50 / 1000),
+       p99_ms: (.latency_us.p99 / 1000),
+       errors: (.errors.connect + .errors.read + .errors.write + .errors.timeout),
+       status_errors: .errors.status, peak_rss_kb: $peak}' <<<"$one")
+    http_runs=$(jq -c --argjson one "$one" '. + [$one]' <<<"$http_runs")
+    log "HTTP ceiling run $run: $(jq -r '.rps | round' <<<"$one") req/s"
+  done
   stop_pid "${pid[ceiling]}"
   unset 'pid[ceiling]'
-  http_json=$(jq -c --argjson bytes "$body_bytes" --argjson threads "$threads" --argjson peak "$http_peak" '
-    {body_bytes: $bytes, threads: $threads, wrk: .,
-     bytes_per_response: (if .requests > 0 then .bytes / .requests else 0 end),
-     rps: (.requests / .duration_us * 1e6), p50_ms: (.latency_us.p50 / 1000),
-     p99_ms: (.latency_us.p99 / 1000),
-     errors: (.errors.connect + .errors.read + .errors.write + .errors.timeout),
-     status_errors: .errors.status, peak_rss_kb: $peak}' <<<"$http_json")
-  log "HTTP ceiling: $(jq -r '.rps | round' <<<"$http_json") req/s"
+  http_json=$(jq -c --argjson bytes "$body_bytes" --argjson threads "$threads" '
+    max_by(.rps) as $best
+    | {body_bytes: $bytes, threads: $threads, rps: $best.rps, p50_ms: $best.p50_ms,
+       p99_ms: $best.p99_ms, best_run: $best.run, bytes_per_response: $best.bytes_per_response,
+       errors: (map(.errors) | add), status_errors: (map(.status_errors) | add),
+       peak_rss_kb: (map(.peak_rss_kb) | max), runs: .}' <<<"$http_runs")
 
   # (b) Database: pgbench runs what one list request runs (bench/list_sql prints
   # it from models/project.c): the page, then its tags and its reviews by the
@@ -628,26 +639,28 @@ run_ceilings() {
   pool=${DB_POOL_SIZE:-$((${HTTP_THREADS:-$(nproc)} + 1))}
   db_runs="[]"
   for clients in "$WRK_CONNECTIONS" "$pool"; do
-    jobs=$((clients < WRK_THREADS ? clients : WRK_THREADS))
-    out=$tmp/ceiling/pgbench-c$clients.txt
-    pgbench_cmd=("$pg_bindir/pgbench" -n -h "$tmp/pg-c/run" -U postgres -c "$clients"
-      -j "$jobs" -M prepared "${pgbench_files[@]}")
-    wait_quiet
-    if ((WARMUP > 0)); then
-      timeout $((WARMUP + 60)) "${pgbench_cmd[@]}" -T "$WARMUP" devsearch >"$out" 2>&1 ||
+    for ((run = 1; run <= RUNS; run++)); do
+      jobs=$((clients < WRK_THREADS ? clients : WRK_THREADS))
+      out=$tmp/ceiling/pgbench-c$clients.$run.txt
+      pgbench_cmd=("$pg_bindir/pgbench" -n -h "$tmp/pg-c/run" -U postgres -c "$clients"
+        -j "$jobs" -M prepared "${pgbench_files[@]}")
+      wait_quiet
+      if ((WARMUP > 0)); then
+        timeout $((WARMUP + 60)) "${pgbench_cmd[@]}" -T "$WARMUP" devsearch >"$out" 2>&1 ||
+          { cat "$out" >&2; die "pgbench failed"; }
+      fi
+      timeout $((DURATION + 60)) "${pgbench_cmd[@]}" -T "$DURATION" devsearch >"$out" 2>&1 ||
         { cat "$out" >&2; die "pgbench failed"; }
-    fi
-    timeout $((DURATION + 60)) "${pgbench_cmd[@]}" -T "$DURATION" devsearch >"$out" 2>&1 ||
-      { cat "$out" >&2; die "pgbench failed"; }
-    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
-    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$out" | head -n1)
-    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
-    [[ -n $tps ]] || { cat "$out" >&2; die "no tps in pgbench's output"; }
-    db_runs=$(jq -c --argjson tps "$tps" --argjson lat "${lat:-null}" --argjson failed "${failed:-0}" \
-      --argjson clients "$clients" --argjson jobs "$jobs" \
-      '. + [{clients: $clients, jobs: $jobs, tps: $tps, latency_avg_ms: $lat,
-             failed_transactions: $failed}]' <<<"$db_runs")
-    log "database ceiling: $(printf '%.1f' "$tps") list pages/s (pgbench -c $clients -j $jobs, $npages pages)"
+      tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
+      lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$out" | head -n1)
+      failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+      [[ -n $tps ]] || { cat "$out" >&2; die "no tps in pgbench's output"; }
+      db_runs=$(jq -c --argjson tps "$tps" --argjson lat "${lat:-null}" --argjson failed "${failed:-0}" \
+        --argjson clients "$clients" --argjson jobs "$jobs" --argjson run "$run" --argjson busy "$busy" \
+        '. + [{clients: $clients, jobs: $jobs, run: $run, cpu_busy_before_pct: $busy, tps: $tps,
+               latency_avg_ms: $lat, failed_transactions: $failed}]' <<<"$db_runs")
+      log "database ceiling run $run: $(printf '%.1f' "$tps") list pages/s (pgbench -c $clients -j $jobs, $npages pages)"
+    done
     [[ $clients == "$WRK_CONNECTIONS" && $pool == "$WRK_CONNECTIONS" ]] && break
   done
   db_json=$(jq -c --argjson pages "$npages" '

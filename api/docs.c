@@ -19,8 +19,6 @@
 #include "core/config.h"
 #include "core/log.h"
 
-#define STREAM_BLOCK (64 * 1024)
-
 /*
  * Scripts only from files of ours (Swagger UI needs neither inline scripts nor
  * eval); requests only to this origin, so "Try it out" cannot be pointed
@@ -108,30 +106,6 @@ static int docs_file_open(const char *path, int *fd, struct stat *st)
 	return 0;
 }
 
-/* The open file of one response (as api/media.c); freed by ulfius when it is sent. */
-struct docs_stream {
-	int fd;
-};
-
-static ssize_t docs_stream_read(void *cls, uint64_t offset, char *buf, size_t max)
-{
-	const struct docs_stream *stream = cls;
-	ssize_t n;
-	do
-		n = pread(stream->fd, buf, max, (off_t)offset);
-	while (n < 0 && errno == EINTR);
-	if (n == 0)
-		return U_STREAM_END;
-	return n < 0 ? U_STREAM_ERROR : n;
-}
-
-static void docs_stream_free(void *cls)
-{
-	struct docs_stream *stream = cls;
-	close(stream->fd);
-	free(stream);
-}
-
 /* The headers of every answer of this module that a browser renders or runs. */
 static void docs_set_safety_headers(struct http_ctx *ctx)
 {
@@ -153,10 +127,7 @@ static void get_docs_asset(struct http_ctx *ctx)
 {
 	const struct docs_asset *asset = docs_asset_find(http_param(ctx, 0));
 	struct strbuf path = STRBUF_INIT;
-	struct docs_stream *stream = NULL;
 	struct stat st;
-	struct tm tm;
-	char date[64];
 	int fd = -1;
 
 	if (!asset) {
@@ -171,23 +142,12 @@ static void get_docs_asset(struct http_ctx *ctx)
 		http_reply_error(ctx, 404, "not_found", "Not found.");
 		goto out;
 	}
-	stream = xmalloc(sizeof(*stream));
-	stream->fd = fd;
-	fd = -1;
 	http_set_header(ctx, "Content-Type", asset->content_type);
 	/* The URLs carry no version: an upgrade reaches browsers within the hour. */
 	http_set_header(ctx, "Cache-Control", "public, max-age=3600");
-	gmtime_r(&st.st_mtime, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	http_set_header(ctx, "Last-Modified", date);
 	docs_set_safety_headers(ctx);
-	if (ulfius_set_stream_response(ctx->resp, 200, docs_stream_read, docs_stream_free,
-				       (uint64_t)st.st_size, STREAM_BLOCK, stream) != U_OK) {
-		docs_stream_free(stream);
-		http_reply_app_error(ctx, APP_ERR_INTERNAL);
-		goto out;
-	}
-	ctx->replied = 1;
+	http_reply_file(ctx, fd, &st);
+	fd = -1;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -7,6 +7,9 @@
 #include "api/http.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +120,49 @@ void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body)
 	ctx->resp->binary_body = strbuf_detach(&text); /* ulfius frees it with the response */
 	ctx->resp->status = status;
 	http_set_header(ctx, "Content-Type", JSON_TYPE);
+	ctx->replied = 1;
+}
+
+/* The open file of one streamed response; freed by ulfius when it is sent. */
+struct file_stream {
+	int fd;
+};
+
+static ssize_t file_stream_read(void *cls, uint64_t offset, char *buf, size_t max)
+{
+	const struct file_stream *stream = cls;
+	ssize_t n;
+	do
+		n = pread(stream->fd, buf, max, (off_t)offset);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return U_STREAM_END;
+	return n < 0 ? U_STREAM_ERROR : n;
+}
+
+static void file_stream_free(void *cls)
+{
+	struct file_stream *stream = cls;
+	close(stream->fd);
+	free(stream);
+}
+
+void http_reply_file(struct http_ctx *ctx, int fd, const struct stat *st)
+{
+	struct file_stream *stream = xmalloc(sizeof(*stream));
+	struct tm tm;
+	char date[64];
+
+	stream->fd = fd;
+	gmtime_r(&st->st_mtime, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	http_set_header(ctx, "Last-Modified", date);
+	if (ulfius_set_stream_response(ctx->resp, 200, file_stream_read, file_stream_free,
+				       (uint64_t)st->st_size, 64 * 1024, stream) != U_OK) {
+		file_stream_free(stream);
+		http_reply_app_error(ctx, APP_ERR_INTERNAL);
+		return;
+	}
 	ctx->replied = 1;
 }
 

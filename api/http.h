@@ -120,6 +120,14 @@ void http_db_release(struct http_ctx *ctx, struct db_conn *conn);
 
 /* Answer status with j_body as compact UTF-8 JSON; steals j_body. */
 void http_reply_json(struct http_ctx *ctx, unsigned status, json_t *j_body);
+/*
+ * Answer 200 with the open file fd (st its fstat) as the body, streamed, and
+ * its Last-Modified; the caller sets Content-Type and any other header first.
+ * Takes fd: it is closed when the response is done, or at once on failure
+ * (then a 500 is the answer).
+ */
+struct stat;
+void http_reply_file(struct http_ctx *ctx, int fd, const struct stat *st);
 /* Answer 204 with no body. */
 void http_reply_no_content(struct http_ctx *ctx);
 /* Answer {"detail": detail, "code": code}; a 401 also gets WWW-Authenticate. */

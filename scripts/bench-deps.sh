@@ -23,45 +23,5 @@ PACKAGES=(
   python3-uritemplate
 )
 
-missing_packages() {
-  local pkg status
-  for pkg in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    if [[ $status != "install ok installed" ]]; then
-      printf '%s\n' "$pkg"
-    fi
-  done
-}
-
-mapfile -t missing < <(missing_packages)
-if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-
-if [[ $(id -u) -ne 0 ]]; then
-  echo "missing packages for the benchmark; run: sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
-fi
-
-echo "bench-deps: installing ${missing[*]}" >&2
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-
-if ! timeout 600 apt-get update -qq >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "bench-deps: apt-get update failed" >&2
-  exit 1
-fi
-if ! DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends \
-  "${missing[@]}" >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "bench-deps: apt-get install failed" >&2
-  exit 1
-fi
-
-mapfile -t still < <(missing_packages)
-if ((${#still[@]} != 0)); then
-  cat "$log" >&2
-  echo "bench-deps: still missing after install: ${still[*]}" >&2
-  exit 1
-fi
+# The same check-and-install as scripts/deps.sh, for this list.
+exec "$(dirname "$0")/deps.sh" "${PACKAGES[@]}"

@@ -28,6 +28,11 @@ PACKAGES=(
   ca-certificates
 )
 
+# With arguments, those packages instead (scripts/bench-deps.sh passes its own list).
+if (($#)); then
+  PACKAGES=("$@")
+fi
+
 missing_packages() {
   local pkg status
   for pkg in "${PACKAGES[@]}"; do

@@ -24,6 +24,7 @@ struct db_conn {
 	size_t n_prepared;
 	int in_transaction;
 	unsigned long statements;
+	unsigned long round_trips;
 	char last_constraint[64];
 };
 
@@ -182,6 +183,7 @@ static enum app_err exec_once(struct db_conn *conn, const char *sql, int nparams
 	int is_new = statement_name(conn, sql, name);
 
 	conn->statements++;
+	conn->round_trips += 1 + (is_new > 0);
 	if (is_new < 0) {
 		res = PQexecParams(conn->pg, sql, nparams, NULL, params, lengths, formats, 0);
 	} else {
@@ -225,9 +227,136 @@ enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams, const c
 	return db_exec_binary(conn, sql, nparams, params, NULL, NULL, res);
 }
 
+/*
+ * The next result of a pipeline and the NULL that ends it; NULL when the
+ * connection gave nothing (lost). The caller PQclear()s the result.
+ */
+static PGresult *pipeline_result(PGconn *pg)
+{
+	PGresult *res = PQgetResult(pg);
+	if (res && PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+		while (PQgetResult(
+			pg)) /* a well-behaved server sends one result: nothing to free */
+			;
+	return res;
+}
+
+/* Queue one statement of a batch; *prepare_now tells whether its PREPARE went first. */
+static int pipeline_send(struct db_conn *conn, const struct db_statement *stmt, int *prepare_now)
+{
+	char name[16];
+	int is_new = statement_name(conn, stmt->sql, name);
+
+	*prepare_now = is_new > 0;
+	conn->statements++;
+	if (is_new < 0)
+		return PQsendQueryParams(conn->pg, stmt->sql, stmt->nparams, NULL, stmt->params,
+					 NULL, NULL, 0);
+	if (is_new && !PQsendPrepare(conn->pg, name, stmt->sql, stmt->nparams, NULL))
+		return 0;
+	return PQsendQueryPrepared(conn->pg, name, stmt->nparams, stmt->params, NULL, NULL, 0);
+}
+
+/*
+ * Read a sent batch's results in order: a statement's PREPARE (when sent)
+ * then its execution. The first failure decides err; the statements after it
+ * come back PGRES_PIPELINE_ABORTED and are only drained.
+ */
+static enum app_err pipeline_read(struct db_conn *conn, const struct db_statement *stmts, size_t n,
+				  const int *prepared_now, PGresult **results)
+{
+	enum app_err err = APP_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		for (int step = prepared_now[i] ? 0 : 1; step < 2; step++) {
+			PGresult *res = pipeline_result(conn->pg);
+			if (!res)
+				return err != APP_OK ? err : check_result(conn, NULL, "batch");
+			if (err == APP_OK && (err = check_result(conn, res, "batch")) == APP_OK) {
+				if (step == 0)
+					conn->prepared[conn->n_prepared++] = stmts[i].sql;
+				else {
+					results[i] = res;
+					continue;
+				}
+			}
+			PQclear(res);
+		}
+	}
+	PGresult *sync = PQgetResult(conn->pg);
+	if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+		err = err != APP_OK ? err : check_result(conn, sync, "batch sync");
+	PQclear(sync);
+	return err;
+}
+
+static enum app_err exec_many_once(struct db_conn *conn, const struct db_statement *stmts, size_t n,
+				   PGresult **results)
+{
+	int *prepared_now = xcalloc(n, sizeof(*prepared_now));
+	size_t n_before = conn->n_prepared;
+	enum app_err err = APP_ERR_UNAVAILABLE;
+	size_t sent = 0;
+
+	conn->round_trips++;
+	if (!PQenterPipelineMode(conn->pg)) {
+		err = check_result(conn, NULL, "pipeline");
+		goto out;
+	}
+	for (; sent < n; sent++) {
+		if (!pipeline_send(conn, &stmts[sent], &prepared_now[sent]))
+			break;
+		/* A statement named twice in one batch is prepared once. */
+		if (prepared_now[sent])
+			conn->prepared[conn->n_prepared++] = stmts[sent].sql;
+	}
+	conn->n_prepared = n_before; /* pipeline_read records the PREPAREs that succeed */
+	if (sent == n && PQpipelineSync(conn->pg))
+		err = pipeline_read(conn, stmts, n, prepared_now, results);
+	else
+		err = check_result(conn, NULL, "batch send");
+	/* Results still pending (only after a protocol surprise): start afresh. */
+	if (!PQexitPipelineMode(conn->pg) && PQstatus(conn->pg) == CONNECTION_OK) {
+		log_error("database: batch left results unread; reconnecting");
+		if (conn_reset(conn) == APP_OK && err == APP_OK)
+			err = APP_ERR_UNAVAILABLE;
+	}
+out:
+	free(prepared_now);
+	return err;
+}
+
+enum app_err db_exec_many(struct db_conn *conn, const struct db_statement *stmts, size_t n)
+{
+	PGresult **results = xcalloc(n ? n : 1, sizeof(*results));
+	enum app_err err = exec_many_once(conn, stmts, n, results);
+
+	if (err == APP_ERR_UNAVAILABLE && !conn->in_transaction &&
+	    PQstatus(conn->pg) != CONNECTION_OK && conn_reset(conn) == APP_OK) {
+		for (size_t i = 0; i < n; i++) {
+			PQclear(results[i]);
+			results[i] = NULL;
+		}
+		err = exec_many_once(conn, stmts, n, results);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (err != APP_OK) {
+			PQclear(results[i]);
+			results[i] = NULL;
+		}
+		if (stmts[i].res)
+			*stmts[i].res = results[i];
+		else
+			PQclear(results[i]);
+	}
+	free(results);
+	return err;
+}
+
 enum app_err db_exec_script(struct db_conn *conn, const char *script)
 {
 	conn->statements++;
+	conn->round_trips++;
 	PGresult *res = PQexec(conn->pg, script);
 	/* A script of comments only (a fresh makemigrations pair) is a valid no-op. */
 	if (PQresultStatus(res) == PGRES_EMPTY_QUERY) {
@@ -244,6 +373,7 @@ enum app_err db_exec_script(struct db_conn *conn, const char *script)
 static enum app_err exec_simple(struct db_conn *conn, const char *sql)
 {
 	conn->statements++;
+	conn->round_trips++;
 	PGresult *res = PQexec(conn->pg, sql);
 	enum app_err err = check_result(conn, res, sql);
 	PQclear(res);
@@ -283,6 +413,11 @@ const char *db_last_constraint(const struct db_conn *conn)
 unsigned long db_statement_count(const struct db_conn *conn)
 {
 	return conn->statements;
+}
+
+unsigned long db_round_trip_count(const struct db_conn *conn)
+{
+	return conn->round_trips;
 }
 
 enum app_err db_listen_open(const char *database_url, const char *channel, struct db_conn **out)
@@ -451,15 +586,26 @@ void db_pool_release(struct db_pool *pool, struct db_conn *conn)
 	pool_put_slot(pool, slot);
 }
 
-unsigned long db_pool_statement_count(struct db_pool *pool)
+static unsigned long pool_sum(struct db_pool *pool, int round_trips)
 {
 	unsigned long total = 0;
 	pthread_mutex_lock(&pool->lock);
 	for (int i = 0; i < pool->size; i++)
 		if (pool->conns[i])
-			total += pool->conns[i]->statements;
+			total += round_trips ? pool->conns[i]->round_trips
+					     : pool->conns[i]->statements;
 	pthread_mutex_unlock(&pool->lock);
 	return total;
+}
+
+unsigned long db_pool_statement_count(struct db_pool *pool)
+{
+	return pool_sum(pool, 0);
+}
+
+unsigned long db_pool_round_trip_count(struct db_pool *pool)
+{
+	return pool_sum(pool, 1);
 }
 
 enum app_err db_pool_ping(struct db_pool *pool)

@@ -45,6 +45,24 @@ void db_conn_free(struct db_conn *conn);
 enum app_err db_exec(struct db_conn *conn, const char *sql, int nparams, const char *const *params,
 		     PGresult **res);
 
+/* One statement of a db_exec_many() batch; res NULL discards its result. */
+struct db_statement {
+	const char *sql; /* a static string, as for db_exec */
+	int nparams;
+	const char *const *params;
+	PGresult **res;
+};
+
+/*
+ * Run n independent statements in one round trip (libpq's pipeline mode), as
+ * db_exec would run them one after the other: prepared on first use, and
+ * retried once on a new connection when the connection was lost outside a
+ * transaction. Outside a transaction the batch is one implicit transaction.
+ * On APP_OK each non-NULL res holds its result (the caller PQclear()s them);
+ * on error every res is NULL.
+ */
+enum app_err db_exec_many(struct db_conn *conn, const struct db_statement *stmts, size_t n);
+
 /* Like db_exec with per-parameter lengths and formats (1 = binary), for bytea. */
 enum app_err db_exec_binary(struct db_conn *conn, const char *sql, int nparams,
 			    const char *const *params, const int *lengths, const int *formats,
@@ -66,6 +84,9 @@ const char *db_last_constraint(const struct db_conn *conn);
 
 /* Statements run on this connection since it was opened; for the N+1 tests. */
 unsigned long db_statement_count(const struct db_conn *conn);
+
+/* Waits for the server's answer on this connection so far; for the batching tests. */
+unsigned long db_round_trip_count(const struct db_conn *conn);
 
 /*
  * A connection of its own, outside the pool, that LISTENs on channel (one of
@@ -104,6 +125,9 @@ void db_pool_release(struct db_pool *pool, struct db_conn *conn);
 
 /* Statements run on every connection of the pool so far; for the N+1 tests. */
 unsigned long db_pool_statement_count(struct db_pool *pool);
+
+/* Waits for the server's answer so far, every connection of the pool; for the batching tests. */
+unsigned long db_pool_round_trip_count(struct db_pool *pool);
 
 /* APP_OK if the database answers a trivial query through the pool. */
 enum app_err db_pool_ping(struct db_pool *pool);

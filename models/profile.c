@@ -96,15 +96,14 @@ enum app_err profile_fetch(struct db_conn *conn, const char *const *ids, size_t 
 	memset(out, 0, sizeof(*out));
 	uuid_array_literal(&array, ids, n);
 	const char *params[] = {strbuf_str(&array)};
-	err = db_exec(conn, SQL_PROFILES, 1, params, &out->profiles);
-	if (err == APP_OK)
-		err = db_exec(conn, SQL_SKILLS, 1, params, &out->skills);
-	if (err == APP_OK)
-		err = db_exec(conn, SQL_PROJECTS, 1, params, &out->projects);
-	if (err == APP_OK)
-		err = db_exec(conn, SQL_FRIENDS, 1, params, &out->friends);
-	if (err != APP_OK)
-		profile_rows_clear(out);
+	/* The four are independent: one round trip. */
+	const struct db_statement batch[] = {
+		{SQL_PROFILES, 1, params, &out->profiles},
+		{SQL_SKILLS, 1, params, &out->skills},
+		{SQL_PROJECTS, 1, params, &out->projects},
+		{SQL_FRIENDS, 1, params, &out->friends},
+	};
+	err = db_exec_many(conn, batch, sizeof(batch) / sizeof(batch[0]));
 	strbuf_release(&array);
 	return err;
 }

@@ -137,5 +137,6 @@ Suite *projects_suite(void); /* tests/test_projects.c */
 Suite *images_suite(void);   /* tests/test_images.c */
 Suite *seed_suite(void);     /* tests/test_seed.c */
 Suite *cache_suite(void);    /* tests/test_cache.c */
+Suite *db_suite(void);       /* tests/test_db.c */
 
 #endif

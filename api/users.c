@@ -472,19 +472,22 @@ static void post_logout_all(struct http_ctx *ctx)
 static void get_me(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
-	struct user user = {0};
-	json_t *j_user = NULL;
+	struct profile_rows rows = {0};
+	const char *ids[] = {ctx->user.profile_id};
 	enum app_err err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn);
 	if (err == APP_OK)
-		err = user_find_by_id(conn, ctx->user.id, &user);
-	if (err == APP_OK && !(j_user = user_with_profile(conn, &user)))
-		err = APP_ERR_INTERNAL;
+		err = profile_fetch(conn, ids, 1, &rows);
+	db_pool_release(ctx->app->pool, conn);
+	/* Deleted between the access check and now. */
+	if (err == APP_OK && PQntuples(rows.profiles) != 1)
+		err = APP_ERR_NOT_FOUND;
 	if (err == APP_OK)
-		http_reply_json(ctx, 200, j_user);
+		http_reply_json(
+			ctx, 200,
+			user_from_profile_to_json(ctx->user.id, ctx->user.is_staff, &rows, 0));
 	else
 		http_reply_app_error(ctx, err);
-	db_pool_release(ctx->app->pool, conn);
-	user_release(&user);
+	profile_rows_clear(&rows);
 }
 
 static void get_sessions(struct http_ctx *ctx)

@@ -1,6 +1,8 @@
 /* User and token bodies; see user.h. The rules mirror the Django version's serializers. */
 #include "serializers/user.h"
 
+#include "serializers/profile.h"
+
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char INVALID_USERNAME[] = "Enter a valid username. This value may contain only "
@@ -84,4 +86,14 @@ json_t *user_to_json(const struct user *user, json_t *j_profile)
 	return json_pack("{s:s,s:s,s:s,s:s,s:b,s:o}", "id", user->id, "username", user->username,
 			 "email", user->email, "name", user->name, "is_staff", user->is_staff,
 			 "profile", j_profile ? j_profile : json_null());
+}
+
+json_t *user_from_profile_to_json(const char *user_id, int is_staff,
+				  const struct profile_rows *rows, int row)
+{
+	const PGresult *res = rows->profiles;
+	return json_pack("{s:s,s:o,s:o,s:o,s:b,s:o}", "id", user_id, "username",
+			 row_text(res, row, "username"), "email", row_text(res, row, "email"),
+			 "name", row_text(res, row, "name"), "is_staff", is_staff, "profile",
+			 profile_to_json(rows, row, 1));
 }

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "models/profile.h"
 #include "models/user.h"
 #include "serializers/fields.h"
 
@@ -33,5 +34,13 @@ json_t *password_confirm_read(const json_t *j_body, char *values[CONFIRM_FIELDS]
 
 /* {id, username, email, name, is_staff, profile}; steals j_profile. New reference. */
 json_t *user_to_json(const struct user *user, json_t *j_profile);
+
+/*
+ * The same object for user user_id from its profile's rows alone (they carry
+ * username, email and name): users/me needs no read of the user besides the
+ * access check's. New reference.
+ */
+json_t *user_from_profile_to_json(const char *user_id, int is_staff,
+				  const struct profile_rows *rows, int row);
 
 #endif

@@ -258,7 +258,8 @@ static const char *json_type_name(const json_t *j)
 	}
 }
 
-int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
+/* http_json_object_or_reply's work; with reply 0 a failure returns -1 and sends nothing. */
+static int json_object_body(struct http_ctx *ctx, json_t **j_body, int reply)
 {
 	const struct _u_request *req = ctx->req;
 	const char *content_type = http_header(ctx, "Content-Type");
@@ -275,6 +276,8 @@ int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
 		return 0;
 	}
 	if (!is_json_media_type(content_type)) {
+		if (!reply)
+			return -1;
 		struct strbuf detail = STRBUF_INIT;
 		strbuf_addf(&detail, "Unsupported media type \"%s\" in request.", content_type);
 		http_reply_error(ctx, 415, "unsupported_media_type", strbuf_str(&detail));
@@ -285,6 +288,8 @@ int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
 	json_t *j = json_loadb(req->binary_body, req->binary_body_length,
 			       JSON_DECODE_ANY | JSON_ALLOW_NUL, &error);
 	if (!j) {
+		if (!reply)
+			return -1;
 		struct strbuf detail = STRBUF_INIT;
 		strbuf_addf(&detail, "JSON parse error - %s: line %d column %d (char %d)",
 			    error.text, error.line, error.column, error.position);
@@ -293,18 +298,30 @@ int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
 		return -1;
 	}
 	if (!json_is_object(j)) {
-		struct strbuf msg = STRBUF_INIT;
-		strbuf_addf(&msg, "Invalid data. Expected a dictionary, but got %s.",
-			    json_type_name(j));
-		http_reply_validation(ctx,
-				      json_pack("{s:[s]}", "non_field_errors", strbuf_str(&msg)));
-		strbuf_release(&msg);
+		if (reply) {
+			struct strbuf msg = STRBUF_INIT;
+			strbuf_addf(&msg, "Invalid data. Expected a dictionary, but got %s.",
+				    json_type_name(j));
+			http_reply_validation(
+				ctx, json_pack("{s:[s]}", "non_field_errors", strbuf_str(&msg)));
+			strbuf_release(&msg);
+		}
 		json_decref(j);
 		return -1;
 	}
 	ctx->j_body = j;
 	*j_body = j;
 	return 0;
+}
+
+int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body)
+{
+	return json_object_body(ctx, j_body, 1);
+}
+
+int http_json_object_quiet(struct http_ctx *ctx, json_t **j_body)
+{
+	return json_object_body(ctx, j_body, 0);
 }
 
 /* Paths the CORS and Vary rules cover, as django-cors-headers' URL regex. */

@@ -147,4 +147,10 @@ void http_reply_app_error(struct http_ctx *ctx, enum app_err err);
  */
 int http_json_object_or_reply(struct http_ctx *ctx, json_t **j_body);
 
+/*
+ * The same without replying: -1 for any body http_json_object_or_reply would
+ * refuse, for handlers that must check other things before saying why.
+ */
+int http_json_object_quiet(struct http_ctx *ctx, json_t **j_body);
+
 #endif

@@ -240,39 +240,72 @@ out:
 	http_db_release(ctx, conn);
 }
 
+/* 403 for the voter's own project, 0 otherwise (also a project without owner). */
+static int own_project_reply(struct http_ctx *ctx, const char *owner_id)
+{
+	if (!*owner_id || strcmp(owner_id, ctx->user.profile_id))
+		return 0;
+	http_reply_error(ctx, 403, "permission_denied", OWN_PROJECT);
+	return 1;
+}
+
 /*
- * One statement, so one transaction of its own; the vote counters are the
- * trigger's. A deadlock or serialization failure is retried once.
+ * A vote whose body was refused: as the Django version, a missing project
+ * (404) or the voter's own (403) is said before what is wrong with the body.
+ */
+static void refuse_vote(struct http_ctx *ctx, struct db_conn *conn, const char *id)
+{
+	char owner[37];
+	json_t *j_body;
+	char *value = NULL, *body = NULL;
+	enum app_err err = project_owner(conn, id, owner);
+
+	if (err != APP_OK)
+		http_reply_app_error(ctx, err);
+	else if (!own_project_reply(ctx, owner) && !http_json_object_or_reply(ctx, &j_body))
+		http_reply_if_errors(ctx, vote_read(j_body, &value, &body));
+	free(value);
+	free(body);
+}
+
+/*
+ * The vote and the project's new state in one round trip and one transaction
+ * (see project_vote_and_fetch); a deadlock or serialization failure is retried once.
  */
 static void post_vote(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
+	struct project_rows rows = {0};
 	const char *id = http_param(ctx, 0);
-	char owner[37], *value = NULL, *body = NULL;
-	json_t *j_body;
+	char *value = NULL, *body = NULL;
+	json_t *j_body = NULL, *j_errors = NULL;
+	int voted = 0;
 	enum app_err err;
 
 	if (http_db_or_reply(ctx, &conn))
 		return;
-	if ((err = project_owner(conn, id, owner)) != APP_OK)
-		goto fail;
-	/* A project without owner can be voted on by anyone, staff included. */
-	if (*owner && !strcmp(owner, ctx->user.profile_id)) {
-		http_reply_error(ctx, 403, "permission_denied", OWN_PROJECT);
+	if (http_json_object_quiet(ctx, &j_body) ||
+	    json_object_size(j_errors = vote_read(j_body, &value, &body))) {
+		refuse_vote(ctx, conn, id);
 		goto out;
 	}
-	if (http_json_object_or_reply(ctx, &j_body) ||
-	    http_reply_if_errors(ctx, vote_read(j_body, &value, &body)))
-		goto out;
-	err = project_vote(conn, id, ctx->user.profile_id, value, body);
-	if (err == APP_ERR_RETRY)
-		err = project_vote(conn, id, ctx->user.profile_id, value, body);
-	if (err != APP_OK || (err = reply_project(ctx, conn, id, 200)) != APP_OK)
-		goto fail;
-	goto out;
-fail:
-	http_reply_app_error(ctx, err);
+	err = project_vote_and_fetch(conn, id, ctx->user.profile_id, value, body, &voted, &rows);
+	if (err == APP_ERR_RETRY) {
+		project_rows_clear(&rows);
+		err = project_vote_and_fetch(conn, id, ctx->user.profile_id, value, body, &voted,
+					     &rows);
+	}
+	if (err == APP_OK && PQntuples(rows.projects) != 1)
+		err = APP_ERR_NOT_FOUND;
+	if (err != APP_OK)
+		http_reply_app_error(ctx, err);
+	else if (voted)
+		http_reply_json(ctx, 200, project_to_json(&rows, 0));
+	else if (!own_project_reply(ctx, project_row_owner(&rows, 0)))
+		http_reply_app_error(ctx, APP_ERR_NOT_FOUND); /* changed hands meanwhile */
 out:
+	project_rows_clear(&rows);
+	json_decref(j_errors);
 	http_db_release(ctx, conn);
 	free(value);
 	free(body);

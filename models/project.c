@@ -109,10 +109,14 @@ static const char SQL_UPDATE[] =
 
 static const char SQL_DELETE[] = "DELETE FROM projects WHERE id = $1 RETURNING id";
 
-/* Through projects: a project deleted meanwhile inserts nothing (404, not an FK error). */
+/*
+ * Through projects: a project deleted meanwhile inserts nothing (404, not an
+ * FK error), nor does one owned by the voter (403).
+ */
 static const char SQL_VOTE[] =
 	"INSERT INTO reviews (owner_id, project_id, value, body) "
-	"SELECT $2::uuid, p.id, $3, $4 FROM projects p WHERE p.id = $1 "
+	"SELECT $2::uuid, p.id, $3, $4 FROM projects p "
+	"WHERE p.id = $1 AND p.owner_id IS DISTINCT FROM $2::uuid "
 	"ON CONFLICT ON CONSTRAINT reviews_one_per_owner_project "
 	"DO UPDATE SET value = EXCLUDED.value, body = EXCLUDED.body RETURNING id";
 
@@ -142,9 +146,11 @@ static enum app_err fetch_relations(struct db_conn *conn, struct project_rows *o
 		ids[i] = PQgetvalue(out->projects, i, col);
 	uuid_array_literal(&array, ids, (size_t)n);
 	const char *params[] = {strbuf_str(&array)};
-	err = db_exec(conn, SQL_TAGS, 1, params, &out->tags);
-	if (err == APP_OK)
-		err = db_exec(conn, SQL_REVIEWS, 1, params, &out->reviews);
+	const struct db_statement batch[] = {
+		{SQL_TAGS, 1, params, &out->tags},
+		{SQL_REVIEWS, 1, params, &out->reviews},
+	};
+	err = db_exec_many(conn, batch, 2);
 	strbuf_release(&array);
 	free(ids);
 	return err;
@@ -159,9 +165,13 @@ enum app_err project_fetch(struct db_conn *conn, const char *const *ids, size_t 
 	memset(out, 0, sizeof(*out));
 	uuid_array_literal(&array, ids, n);
 	const char *params[] = {strbuf_str(&array)};
-	err = db_exec(conn, SQL_BY_IDS, 1, params, &out->projects);
-	if (err == APP_OK)
-		err = fetch_relations(conn, out);
+	/* The ids are known: the projects and their relations in one round trip. */
+	const struct db_statement batch[] = {
+		{SQL_BY_IDS, 1, params, &out->projects},
+		{SQL_TAGS, 1, params, &out->tags},
+		{SQL_REVIEWS, 1, params, &out->reviews},
+	};
+	err = db_exec_many(conn, batch, 3);
 	if (err != APP_OK)
 		project_rows_clear(out);
 	strbuf_release(&array);
@@ -273,9 +283,32 @@ enum app_err project_delete(struct db_conn *conn, const char *id)
 	return exec_one_row(conn, SQL_DELETE, 1, params);
 }
 
-enum app_err project_vote(struct db_conn *conn, const char *project_id, const char *voter_id,
-			  const char *value, const char *body)
+enum app_err project_vote_and_fetch(struct db_conn *conn, const char *project_id,
+				    const char *voter_id, const char *value, const char *body,
+				    int *voted, struct project_rows *out)
 {
-	const char *params[] = {project_id, voter_id, value, body};
-	return exec_one_row(conn, SQL_VOTE, 4, params);
+	PGresult *vote = NULL;
+	struct strbuf array = STRBUF_INIT;
+	const char *vote_params[] = {project_id, voter_id, value, body};
+
+	memset(out, 0, sizeof(*out));
+	uuid_array_literal(&array, &project_id, 1);
+	const char *params[] = {strbuf_str(&array)};
+	/* Later statements of a batch see the earlier ones' writes: the new counters. */
+	const struct db_statement batch[] = {
+		{SQL_VOTE, 4, vote_params, &vote},
+		{SQL_BY_IDS, 1, params, &out->projects},
+		{SQL_TAGS, 1, params, &out->tags},
+		{SQL_REVIEWS, 1, params, &out->reviews},
+	};
+	enum app_err err = db_exec_many(conn, batch, 4);
+	*voted = err == APP_OK && PQntuples(vote) == 1;
+	PQclear(vote);
+	strbuf_release(&array);
+	return err;
+}
+
+const char *project_row_owner(const struct project_rows *rows, int row)
+{
+	return PQgetvalue(rows->projects, row, PQfnumber(rows->projects, "owner_id"));
 }

@@ -96,14 +96,20 @@ enum app_err project_update(struct db_conn *conn, const char *id,
 /* Delete project id (its tags links and reviews go with it); APP_ERR_NOT_FOUND if gone. */
 enum app_err project_delete(struct db_conn *conn, const char *id);
 
+/* The owner's profile id of row (borrowed), "" for a project without owner. */
+const char *project_row_owner(const struct project_rows *rows, int row);
+
 /*
- * Record voter_id's vote (value "up" or "down", body) on project_id: one
- * review per voter and project, a second vote replaces the first's value and
- * body (INSERT ... ON CONFLICT DO UPDATE, so concurrent first votes of one
- * voter make one review). One statement; the trigger updates the counters.
- * APP_ERR_NOT_FOUND if the project is gone.
+ * Record voter_id's vote (value "up" or "down", body) on project_id and read
+ * the project back (as project_fetch), in one round trip and one transaction:
+ * one review per voter and project, a second vote replaces the first's value
+ * and body (INSERT ... ON CONFLICT DO UPDATE, so concurrent first votes of one
+ * voter make one review); the trigger updates the counters. Nothing is
+ * written on the voter's own project: *voted is then 0, and out->projects
+ * holds the project (its owner_id is the voter) or no row if it is gone.
  */
-enum app_err project_vote(struct db_conn *conn, const char *project_id, const char *voter_id,
-			  const char *value, const char *body);
+enum app_err project_vote_and_fetch(struct db_conn *conn, const char *project_id,
+				    const char *voter_id, const char *value, const char *body,
+				    int *voted, struct project_rows *out);
 
 #endif

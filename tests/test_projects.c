@@ -698,6 +698,21 @@ START_TEST(voting)
 	json_decref(j);
 	ck_assert_int_eq(vote(&bob, NO_SUCH_ID, "up", &j), 404);
 	json_decref(j);
+	/* Where the project is missing or the voter's own, that is said before a bad body. */
+	ck_assert_int_eq(vote(&bob, NO_SUCH_ID, "sideways", &j), 404);
+	json_decref(j);
+	ck_assert_int_eq(vote(&alice, id, "sideways", &j), 403);
+	json_decref(j);
+	ck_assert_int_eq(call("POST", path, &alice, json_pack("[s]", "up"), &j), 403);
+	json_decref(j);
+	ck_assert_int_eq(call("POST", path, &bob, json_pack("[s]", "up"), &j), 400);
+	ck_assert_ptr_nonnull(json_object_get(j, "non_field_errors"));
+	json_decref(j);
+	/* A vote and the project's new state: one wait on PostgreSQL after the access check's. */
+	unsigned long trips = db_pool_round_trip_count(ts.app.pool);
+	ck_assert_int_eq(vote(&bob, id, "up", &j), 200);
+	ck_assert_uint_le(db_pool_round_trip_count(ts.app.pool) - trips, 1 + 1 + 1);
+	json_decref(j);
 	ck_assert_int_eq(project_get(id, &j), 200);
 	ck_assert_int_eq(num(j, "vote_total"), 3);
 	ck_assert_int_eq(num(j, "vote_ratio"), 33);
@@ -1039,6 +1054,25 @@ static unsigned long statements_for(const char *path, const struct member *u, lo
 	return after - before;
 }
 
+/*
+ * Waits on PostgreSQL for one GET of path: the fewest over three calls, as a
+ * connection of the pool that has not yet prepared a statement adds one.
+ */
+static unsigned long round_trips_for(const char *path, const struct member *u)
+{
+	unsigned long fewest = (unsigned long)-1;
+	for (int i = 0; i < 3; i++) {
+		json_t *j;
+		unsigned long before = db_pool_round_trip_count(ts.app.pool);
+		ck_assert_int_eq(call("GET", path, u, NULL, &j), 200);
+		unsigned long trips = db_pool_round_trip_count(ts.app.pool) - before;
+		json_decref(j);
+		if (trips < fewest)
+			fewest = trips;
+	}
+	return fewest;
+}
+
 START_TEST(lists_run_a_fixed_number_of_statements)
 {
 	struct member owner, voters[3];
@@ -1084,6 +1118,19 @@ START_TEST(lists_run_a_fixed_number_of_statements)
 	/* One project's detail: the project, its tags, its reviews. */
 	project_path(path, sizeof(path), id, NULL);
 	ck_assert_uint_eq(statements_for(path, NULL, &rows), 3);
+
+	/*
+	 * Independent statements travel together. Signed in (no response cache),
+	 * after the access check's one wait: one more for a project with its tags
+	 * and reviews, two for a page (the rows, then their relations), one for a
+	 * profile and its three relations, which is also all users/me needs.
+	 */
+	ck_assert_uint_eq(round_trips_for(path, &owner), 1 + 1);
+	snprintf(path, sizeof(path), "/api/projects?owner=%s&page_size=100", owner.a.profile_id);
+	ck_assert_uint_eq(round_trips_for(path, &owner), 1 + 2);
+	snprintf(path, sizeof(path), "/api/profiles/%s", owner.a.profile_id);
+	ck_assert_uint_eq(round_trips_for(path, &owner), 1 + 1);
+	ck_assert_uint_eq(round_trips_for("/api/users/me", &owner), 1 + 1);
 	user_free(&owner);
 	for (int i = 0; i < 3; i++)
 		user_free(&voters[i]);

@@ -43,20 +43,31 @@ struct response_cache {
 	struct response_cache_stats stats;
 };
 
-static uint64_t fnv1a(const char *data, size_t len)
+/*
+ * A 64-bit hash (bodies, keys), 8 bytes a step (byte-wise FNV-1a cost ~5 % of an
+ * uncached list request): each word is mixed in by multiply and xor-shift, the
+ * tail byte-wise, and the length last. For telling bodies apart, not for security.
+ */
+static uint64_t hash_bytes(const char *data, size_t len)
 {
-	uint64_t h = FNV_OFFSET;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)data[i];
-		h *= FNV_PRIME;
+	uint64_t h = FNV_OFFSET, word;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&word, data + i, 8);
+		h = (h ^ word) * FNV_PRIME;
+		h ^= h >> 32;
 	}
-	return h;
+	for (; i < len; i++)
+		h = (h ^ (unsigned char)data[i]) * FNV_PRIME;
+	h ^= (uint64_t)len;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
 }
 
 void response_cache_etag(const char *body, size_t len, char etag[RESPONSE_CACHE_ETAG_SIZE])
 {
 	snprintf(etag, RESPONSE_CACHE_ETAG_SIZE, "\"%016llx\"",
-		 (unsigned long long)fnv1a(body, len));
+		 (unsigned long long)hash_bytes(body, len));
 }
 
 struct response_cache *response_cache_new(size_t max_bytes)
@@ -193,7 +204,7 @@ int response_cache_get(struct response_cache *cache, const char *key, struct cac
 	memset(out, 0, sizeof(*out));
 	if (!cache || atomic_load(&cache->suspended))
 		return 0;
-	hash = fnv1a(key, strlen(key));
+	hash = hash_bytes(key, strlen(key));
 	pthread_mutex_lock(&cache->lock);
 	e = find(cache, key, hash);
 	if (e && e->generation != atomic_load(&cache->generation)) {
@@ -232,7 +243,7 @@ void response_cache_put(struct response_cache *cache, const char *key, uint64_t 
 	size_t bytes = sizeof(struct entry) + key_len + 1 + len;
 	if (bytes > cache->stats.max_bytes / 4)
 		return;
-	uint64_t hash = fnv1a(key, key_len);
+	uint64_t hash = hash_bytes(key, key_len);
 	/* Built outside the lock: only the linking needs it. */
 	struct entry *e = xmalloc(bytes);
 	memset(e, 0, sizeof(*e));

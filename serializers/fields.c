@@ -429,35 +429,36 @@ const char *row_value(const PGresult *res, int row, const char *column)
 	return col < 0 ? "" : PQgetvalue(res, row, col);
 }
 
-static int row_is_null(const PGresult *res, int row, const char *column)
+/* The field's text, or NULL when it is SQL NULL or there is no such column: one lookup. */
+static const char *row_field(const PGresult *res, int row, const char *column)
 {
 	int col = column_number(res, column);
-	return col < 0 || PQgetisnull(res, row, col);
+	return col < 0 || PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
 json_t *row_text(const PGresult *res, int row, const char *column)
 {
-	return row_is_null(res, row, column) ? json_null()
-					     : json_string(row_value(res, row, column));
+	const char *text = row_field(res, row, column);
+	return text ? json_string(text) : json_null();
 }
 
 json_t *row_bool(const PGresult *res, int row, const char *column)
 {
-	return row_is_null(res, row, column) ? json_null()
-					     : json_boolean(row_value(res, row, column)[0] == 't');
+	const char *text = row_field(res, row, column);
+	return text ? json_boolean(text[0] == 't') : json_null();
 }
 
 json_t *row_int(const PGresult *res, int row, const char *column)
 {
-	return row_is_null(res, row, column) ? json_null()
-					     : json_integer(atoll(row_value(res, row, column)));
+	const char *text = row_field(res, row, column);
+	return text ? json_integer(atoll(text)) : json_null();
 }
 
 json_t *row_timestamp(const PGresult *res, int row, const char *column)
 {
-	if (row_is_null(res, row, column))
+	const char *text = row_field(res, row, column);
+	if (!text)
 		return json_null();
-	const char *text = row_value(res, row, column);
 	size_t len = strlen(text);
 	/* "....ss.000000Z" -> "....ssZ", as Python's isoformat() writes a whole second. */
 	if (len > 8 && !strcmp(text + len - 8, ".000000Z")) {

@@ -170,9 +170,13 @@ stop:
 
 # The benchmark's own programs: the HTTP ceiling server and the printer of the
 # list page's SQL (it includes models/project.c, hence the dependency).
-BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/list_sql
+BENCH_BINS := $(BUILD)/bench/ceiling_http $(BUILD)/bench/list_sql $(BUILD)/bench/argon2_ceiling
 
 $(BUILD)/bench/ceiling_http: bench/ceiling_http.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/bench/argon2_ceiling: bench/argon2_ceiling.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 

@@ -1,6 +1,6 @@
 /*
  * The HTTP ceiling of `make bench`: libmicrohttpd set up as core/server.c sets
- * it up for the API (epoll, internal thread pool, same connection timeout),
+ * it up for the API (poll, internal thread pool, same connection timeout),
  * answering every GET with one constant body (a real list page saved from the
  * API). No routing, no JSON, no database: what is left is MHD and the kernel.
  * Not part of the server; only bench/run.sh starts it.
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		{MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
 		{MHD_OPTION_END, 0, NULL},
 	};
-	daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+	daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 				  (uint16_t)port, NULL, NULL, answer, response, MHD_OPTION_ARRAY,
 				  options, MHD_OPTION_END);
 	if (!daemon) {

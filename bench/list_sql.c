@@ -8,8 +8,9 @@
  * printed is the server's own and cannot drift from a copy. Not part of the
  * server.
  *
- * Output: three lines, each one statement (none contains a newline):
- * list, tags, reviews.
+ * Output: four lines, each one statement (none contains a newline):
+ * list, tags, reviews, and the detail's project by id array (project_fetch()
+ * sends it with tags and reviews: the detail's database ceiling).
  */
 #include "models/project.c"
 
@@ -26,7 +27,7 @@ static int print_statement(const char *sql)
 int main(void)
 {
 	if (print_statement(project_list_sql(0)) || print_statement(SQL_TAGS) ||
-	    print_statement(SQL_REVIEWS))
+	    print_statement(SQL_REVIEWS) || print_statement(SQL_BY_IDS))
 		return 1;
 	return fflush(stdout) ? 1 : 0;
 }

@@ -33,11 +33,13 @@ PROJECT_SAMPLE_PAGES=10      # pages of 100 projects fetched for detail and vote
 PGBENCH_MAX_PAGES=100        # pgbench takes at most 128 scripts
 QUIET_BUSY_PCT=25            # CPU busy (by others) above which a run waits
 ALL_SERVERS=(c django)
-ALL_ENDPOINTS=(list detail search me vote token)
+ALL_ENDPOINTS=(list pages1_10 pages1_500 detail search me vote token)
 
 declare -A LABEL=([c]=C [django]=Django)
 declare -A DESCRIPTION=(
   [list]="GET /api/projects?page=N (N random among the valid pages)"
+  [pages1_10]="GET /api/projects?page=N (N random among pages 1 to 10)"
+  [pages1_500]="GET /api/projects?page=N (N random among pages 1 to 500, or to the last page if fewer)"
   [detail]="GET /api/projects/{id} (random ids of a sample)"
   [search]="GET /api/profiles?search=W (W random among the search words)"
   [me]="GET /api/users/me (one bearer token)"
@@ -71,7 +73,7 @@ servers=() endpoints=() want_ceiling=0
 for word in ${ONLY//,/ }; do
   case $word in
     c | django) servers+=("$word") ;;
-    list | detail | search | me | vote | token) endpoints+=("$word") ;;
+    list | pages1_10 | pages1_500 | detail | search | me | vote | token) endpoints+=("$word") ;;
     ceiling) want_ceiling=1 ;;
     *) die "BENCH_ONLY: unknown word \"$word\" (known: c django ${ALL_ENDPOINTS[*]} ceiling)" ;;
   esac
@@ -137,7 +139,8 @@ done
 devsearch=$build_dir/devsearch
 ceiling_bin=$build_dir/bench/ceiling_http
 list_sql_bin=$build_dir/bench/list_sql
-for bin in "$devsearch" "$ceiling_bin" "$list_sql_bin"; do
+argon2_bin=$build_dir/bench/argon2_ceiling
+for bin in "$devsearch" "$ceiling_bin" "$list_sql_bin" "$argon2_bin"; do
   [[ -x $bin ]] || die "$bin not found: run make bench (it builds it)"
 done
 
@@ -459,10 +462,19 @@ done
 # ---------------------------------------------------------------- wrk
 export BENCH_LUA_DIR=$root/bench/lua
 
+lua_of() { # ENDPOINT: its script in bench/lua (the page ranges are list.lua's)
+  case $1 in
+    pages*) echo list ;;
+    *) echo "$1" ;;
+  esac
+}
+
 script_args() { # ENDPOINT NAME: the Lua script's arguments
   local dir=$tmp/data/$2
   case $1 in
     list) echo "${pages[$2]}" ;;
+    pages1_10) echo $((pages[$2] < 10 ? pages[$2] : 10)) ;;
+    pages1_500) echo $((pages[$2] < 500 ? pages[$2] : 500)) ;;
     detail) echo "$dir/projects.txt" ;;
     search) echo "$SEARCH_WORDS" ;;
     me) echo "$dir/tokens.txt" ;;
@@ -528,12 +540,12 @@ measure() { # ENDPOINT NAME RUN
   wait_quiet
   # shellcheck disable=SC2046  # the arguments are words without spaces
   if ((WARMUP > 0)); then
-    run_wrk "${base[$s]}" "$ep" "$WARMUP" "$out.warmup.txt" $(script_args "$ep" "$s") >/dev/null
+    run_wrk "${base[$s]}" "$(lua_of "$ep")" "$WARMUP" "$out.warmup.txt" $(script_args "$ep" "$s") >/dev/null
   fi
   alive_or_die "$s"
   reset_peak "$s"
   # shellcheck disable=SC2046
-  json=$(run_wrk "${base[$s]}" "$ep" "$DURATION" "$out.txt" $(script_args "$ep" "$s"))
+  json=$(run_wrk "${base[$s]}" "$(lua_of "$ep")" "$DURATION" "$out.txt" $(script_args "$ep" "$s"))
   peak=$(peak_kb "$s")
   alive_or_die "$s"
   jq -c --arg ep "$ep" --arg s "$s" --argjson run "$run" --argjson peak "$peak" \
@@ -553,6 +565,44 @@ measure() { # ENDPOINT NAME RUN
 # Run right after the list endpoint (or before any endpoint when it is not
 # measured): the votes and logins that follow add rows, and the ceilings must see
 # the data the list requests saw.
+# pgbench_best FILE WHAT N DESCRIPTION: run the script with wrk's connection
+# count and with the C server's pool size (on a small machine 32 backends mostly
+# contend, so the ceiling is the better of the two), BENCH_RUNS times each;
+# prints the best run and every run as JSON.
+pgbench_best() {
+  local file=$1 what=$2 n=$3 description=$4 clients run jobs out tps lat failed pool runs="[]"
+  pool=${DB_POOL_SIZE:-$((${HTTP_THREADS:-$(nproc)} + 1))}
+  for clients in "$WRK_CONNECTIONS" "$pool"; do
+    for ((run = 1; run <= RUNS; run++)); do
+      jobs=$((clients < WRK_THREADS ? clients : WRK_THREADS))
+      out=$tmp/ceiling/pgbench-$what-c$clients.$run.txt
+      local cmd=("$pg_bindir/pgbench" -n -h "$tmp/pg-c/run" -U postgres -c "$clients"
+        -j "$jobs" -M prepared -f "$file")
+      wait_quiet
+      if ((WARMUP > 0)); then
+        timeout $((WARMUP + 60)) "${cmd[@]}" -T "$WARMUP" devsearch >"$out" 2>&1 ||
+          { cat "$out" >&2; die "pgbench failed"; }
+      fi
+      timeout $((DURATION + 60)) "${cmd[@]}" -T "$DURATION" devsearch >"$out" 2>&1 ||
+        { cat "$out" >&2; die "pgbench failed"; }
+      tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
+      lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$out" | head -n1)
+      failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+      [[ -n $tps ]] || { cat "$out" >&2; die "no tps in pgbench's output"; }
+      runs=$(jq -c --argjson tps "$tps" --argjson lat "${lat:-null}" --argjson failed "${failed:-0}" \
+        --argjson clients "$clients" --argjson jobs "$jobs" --argjson run "$run" --argjson busy "$busy" \
+        '. + [{clients: $clients, jobs: $jobs, run: $run, cpu_busy_before_pct: $busy, tps: $tps,
+               latency_avg_ms: $lat, failed_transactions: $failed}]' <<<"$runs")
+      log "database ceiling ($what) run $run: $(printf '%.1f' "$tps")/s (pgbench -c $clients -j $jobs, $n samples)" >&2
+    done
+    [[ $clients == "$WRK_CONNECTIONS" && $pool == "$WRK_CONNECTIONS" ]] && break
+  done
+  jq -c --argjson n "$n" --arg description "$description" '
+    (max_by(.tps)) as $best
+    | {tps: $best.tps, clients: $best.clients, failed_transactions: (map(.failed_transactions) | add),
+       samples: $n, mode: "prepared", statements_per_transaction: $description, runs: .}' <<<"$runs"
+}
+
 ceiling_json=null
 run_ceilings() {
   local page body_bytes threads http_json http_peak list_stmt npages ids f pool
@@ -607,7 +657,7 @@ run_ceilings() {
   # would instead prepare every statement once per page, and the database would
   # plan them again and again where the server's stay prepared.
   mapfile -t sql < <("$list_sql_bin")
-  ((${#sql[@]} == 3)) || die "bench/list_sql printed ${#sql[@]} statements, expected 3"
+  ((${#sql[@]} == 4)) || die "bench/list_sql printed ${#sql[@]} statements, expected 4"
   # pgbench takes every ":name" as a variable, also inside quotes: write the
   # colons of string literals as \072 in an E'' literal (the same string).
   escape_colons() {
@@ -629,46 +679,41 @@ run_ceilings() {
     echo "\\set limit $PAGE_SIZE"
     echo "SELECT (ARRAY[$id_arrays])[:i] AS ids, (ARRAY[$offsets])[:i] AS off \\gset"
     echo "$list_stmt;"
+    # As the server sends them: the tags and the reviews in one pipeline.
+    echo "\\startpipeline"
     echo "${sql[1]//\$1/:ids};"
     echo "${sql[2]//\$1/:ids};"
+    echo "\\endpipeline"
   } | escape_colons >"$f"
-  pgbench_files=(-f "$f")
-  # 32 clients as wrk's 32 connections, and as many as the C server's pool: on a
-  # small machine 32 backends mostly contend, so the database ceiling is the
-  # better of the two.
-  pool=${DB_POOL_SIZE:-$((${HTTP_THREADS:-$(nproc)} + 1))}
-  db_runs="[]"
-  for clients in "$WRK_CONNECTIONS" "$pool"; do
-    for ((run = 1; run <= RUNS; run++)); do
-      jobs=$((clients < WRK_THREADS ? clients : WRK_THREADS))
-      out=$tmp/ceiling/pgbench-c$clients.$run.txt
-      pgbench_cmd=("$pg_bindir/pgbench" -n -h "$tmp/pg-c/run" -U postgres -c "$clients"
-        -j "$jobs" -M prepared "${pgbench_files[@]}")
-      wait_quiet
-      if ((WARMUP > 0)); then
-        timeout $((WARMUP + 60)) "${pgbench_cmd[@]}" -T "$WARMUP" devsearch >"$out" 2>&1 ||
-          { cat "$out" >&2; die "pgbench failed"; }
-      fi
-      timeout $((DURATION + 60)) "${pgbench_cmd[@]}" -T "$DURATION" devsearch >"$out" 2>&1 ||
-        { cat "$out" >&2; die "pgbench failed"; }
-      tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out")
-      lat=$(sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p' "$out" | head -n1)
-      failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
-      [[ -n $tps ]] || { cat "$out" >&2; die "no tps in pgbench's output"; }
-      db_runs=$(jq -c --argjson tps "$tps" --argjson lat "${lat:-null}" --argjson failed "${failed:-0}" \
-        --argjson clients "$clients" --argjson jobs "$jobs" --argjson run "$run" --argjson busy "$busy" \
-        '. + [{clients: $clients, jobs: $jobs, run: $run, cpu_busy_before_pct: $busy, tps: $tps,
-               latency_avg_ms: $lat, failed_transactions: $failed}]' <<<"$db_runs")
-      log "database ceiling run $run: $(printf '%.1f' "$tps") list pages/s (pgbench -c $clients -j $jobs, $npages pages)"
-    done
-    [[ $clients == "$WRK_CONNECTIONS" && $pool == "$WRK_CONNECTIONS" ]] && break
-  done
-  db_json=$(jq -c --argjson pages "$npages" '
-    (max_by(.tps)) as $best
-    | {tps: $best.tps, clients: $best.clients, failed_transactions: (map(.failed_transactions) | add),
-       pages_sampled: $pages, mode: "prepared",
-       statements_per_transaction: "the list request'"'"'s 3, after 1 that picks the page", runs: .}' <<<"$db_runs")
-  ceiling_json=$(jq -cn --argjson http "$http_json" --argjson db "$db_json" '{http: $http, database: $db}')
+  db_json=$(pgbench_best "$f" list "$npages" "the list request's 3 (the last 2 in one pipeline), after 1 that picks the page")
+
+  # (b') The same for one project's detail: its row, tags and reviews in one
+  # pipeline, for a random one of (up to) 100 sampled projects.
+  local detail_ids="" ndetail
+  while read -r project _; do
+    detail_ids+="${detail_ids:+,}'{$project}'"
+  done < <(shuf -n 100 "$tmp/data/c/projects.txt")
+  ndetail=$(grep -o "'{" <<<"$detail_ids" | wc -l)
+  f=$tmp/ceiling/detail.sql
+  {
+    echo "\\set i random(1, $ndetail)"
+    echo "SELECT (ARRAY[$detail_ids])[:i] AS ids \\gset"
+    echo "\\startpipeline"
+    echo "${sql[3]//\$1/:ids};"
+    echo "${sql[1]//\$1/:ids};"
+    echo "${sql[2]//\$1/:ids};"
+    echo "\\endpipeline"
+  } | escape_colons >"$f"
+  detail_db_json=$(pgbench_best "$f" detail "$ndetail" "the detail request's 3 in one pipeline, after 1 that picks the project")
+
+  # (c) Logins: argon2id alone, with the servers' costs, one thread per core
+  # (bench/argon2_ceiling). Each login on either server is one such hash.
+  wait_quiet
+  argon2_json=$(env "${ARGON2_ENV[@]}" "$argon2_bin" "$DURATION" "$(nproc)") ||
+    die "bench/argon2_ceiling failed"
+  log "login ceiling: $(jq -r '.hashes_per_s' <<<"$argon2_json") argon2id hashes/s ($(jq -r '.ms_per_hash' <<<"$argon2_json") ms each, $(nproc) threads)"
+  ceiling_json=$(jq -cn --argjson http "$http_json" --argjson db "$db_json" --argjson argon2 "$argon2_json" \
+    --argjson detail_db "$detail_db_json" '{http: $http, database: $db, database_detail: $detail_db, argon2: $argon2}')
 }
 
 started=$SECONDS
@@ -788,7 +833,10 @@ result=$(jq -n \
         | {lower: (if $ceiling.http.rps <= $ceiling.database.tps then "http" else "database" end),
            lower_per_s: $low,
            list_c_rps: $endpoints.list.c.rps,
-           list_c_fraction_of_lower: ratio($endpoints.list.c.rps; $low)}))} end)')
+           list_c_fraction_of_lower: ratio($endpoints.list.c.rps; $low),
+           detail_c_fraction_of_database: ratio($endpoints.detail.c.rps; $ceiling.database_detail.tps),
+           token_c_fraction_of_argon2: ratio($endpoints.token.c.rps; $ceiling.argon2.hashes_per_s),
+           token_django_fraction_of_argon2: ratio($endpoints.token.django.rps; $ceiling.argon2.hashes_per_s)}))} end)')
 
 # Where the result goes: a full run is committed; anything else is partial.
 results=$root/bench/results

@@ -1,6 +1,7 @@
 /*
- * Password hashes (see password.h): argon2id through libargon2, the slots that
- * bound concurrent hashing, and the dummy verification for unknown users.
+ * Password hashes (see password.h): argon2id through libargon2 on the
+ * hasher's own threads (as many as slots: they bound concurrent hashing), and
+ * the dummy verification for unknown users.
  * Knows nothing of users, requests or SQL; never logs a password or a hash.
  */
 #include "auth/password.h"
@@ -22,15 +23,41 @@
 /* Django's Argon2PasswordHasher prefixes the PHC string with its name. */
 static const char DJANGO_PREFIX[] = "argon2";
 
+/*
+ * One hashing to do on a hasher thread: the caller's stack holds it until
+ * done. Hashing runs on the hasher's own threads, not the callers': argon2
+ * mallocs its memory (19 MiB by default) and glibc keeps it in the calling
+ * thread's arena afterwards, so with hashing on any of N HTTP threads the
+ * server would keep N times that; on the hasher's threads it keeps at most
+ * slots times that.
+ */
+struct hash_job {
+	enum { JOB_VERIFY, JOB_HASH } kind;
+	const char *password;
+	size_t len;
+	const char *phc;     /* JOB_VERIFY */
+	argon2_type type;    /* JOB_VERIFY */
+	const uint8_t *salt; /* JOB_HASH */
+	char *encoded;       /* JOB_HASH: out, encoded_len bytes */
+	size_t encoded_len;
+	int rc; /* libargon2's result code */
+	int done;
+	pthread_cond_t finished;
+	struct hash_job *next;
+};
+
 struct password_hasher {
 	uint32_t memory_kib;
 	uint32_t time_cost;
 	uint32_t parallelism;
-	/* Counting semaphore: free_slots of the configured number are not hashing. */
+	/* The queue of jobs, served by nthreads threads (the configured slots). */
 	pthread_mutex_t lock;
-	pthread_cond_t slot_freed;
-	unsigned free_slots;
-	int sync_ready; /* lock and slot_freed are initialised */
+	pthread_cond_t work;
+	struct hash_job *head, *tail;
+	int stopping;
+	pthread_t *threads;
+	unsigned nthreads;
+	int sync_ready; /* lock and work are initialised */
 	/* A hash of a random password with our parameters, for NULL/unusable hashes. */
 	char *dummy;
 };
@@ -44,21 +71,58 @@ struct phc_params {
 	uint32_t parallelism;
 };
 
-static void slot_acquire(struct password_hasher *hasher)
+static int run_job(const struct password_hasher *hasher, struct hash_job *job)
 {
-	pthread_mutex_lock(&hasher->lock);
-	while (hasher->free_slots == 0)
-		pthread_cond_wait(&hasher->slot_freed, &hasher->lock);
-	hasher->free_slots--;
-	pthread_mutex_unlock(&hasher->lock);
+	if (job->kind == JOB_VERIFY)
+		return argon2_verify(job->phc, job->password, job->len, job->type);
+	return argon2id_hash_encoded(hasher->time_cost, hasher->memory_kib, hasher->parallelism,
+				     job->password, job->len, job->salt, SALT_LEN, HASH_LEN,
+				     job->encoded, job->encoded_len);
 }
 
-static void slot_release(struct password_hasher *hasher)
+static void *hasher_thread(void *arg)
 {
+	struct password_hasher *hasher = arg;
+
 	pthread_mutex_lock(&hasher->lock);
-	hasher->free_slots++;
-	pthread_cond_signal(&hasher->slot_freed);
+	for (;;) {
+		while (!hasher->head && !hasher->stopping)
+			pthread_cond_wait(&hasher->work, &hasher->lock);
+		struct hash_job *job = hasher->head;
+		if (!job)
+			break; /* stopping, and nothing left to do */
+		hasher->head = job->next;
+		if (!hasher->head)
+			hasher->tail = NULL;
+		pthread_mutex_unlock(&hasher->lock);
+		int rc = run_job(hasher, job);
+		pthread_mutex_lock(&hasher->lock);
+		job->rc = rc;
+		job->done = 1;
+		pthread_cond_signal(&job->finished);
+	}
 	pthread_mutex_unlock(&hasher->lock);
+	return NULL;
+}
+
+/* Queue job and wait until a hasher thread has run it; its result code. */
+static int run_on_hasher(struct password_hasher *hasher, struct hash_job *job)
+{
+	job->done = 0;
+	job->next = NULL;
+	pthread_cond_init(&job->finished, NULL);
+	pthread_mutex_lock(&hasher->lock);
+	if (hasher->tail)
+		hasher->tail->next = job;
+	else
+		hasher->head = job;
+	hasher->tail = job;
+	pthread_cond_signal(&hasher->work);
+	while (!job->done)
+		pthread_cond_wait(&job->finished, &hasher->lock);
+	pthread_mutex_unlock(&hasher->lock);
+	pthread_cond_destroy(&job->finished);
+	return job->rc;
 }
 
 /* Fill buf with len bytes from the kernel's CSPRNG; 0, or -1 with errno set. */
@@ -143,20 +207,19 @@ static int phc_parse(const char *s, struct phc_params *out)
 	return 0;
 }
 
-/* argon2_verify inside a slot; libargon2's result code. */
-static int verify_in_slot(struct password_hasher *hasher, const char *phc, const char *password,
-			  size_t len, argon2_type type)
+/* argon2_verify on a hasher thread; libargon2's result code. */
+static int verify_on_hasher(struct password_hasher *hasher, const char *phc, const char *password,
+			    size_t len, argon2_type type)
 {
-	slot_acquire(hasher);
-	int rc = argon2_verify(phc, password, len, type);
-	slot_release(hasher);
-	return rc;
+	struct hash_job job = {
+		.kind = JOB_VERIFY, .password = password, .len = len, .phc = phc, .type = type};
+	return run_on_hasher(hasher, &job);
 }
 
 /* Spend one verification with our parameters; the result does not matter. */
 static void verify_dummy(struct password_hasher *hasher, const char *password, size_t len)
 {
-	(void)verify_in_slot(hasher, hasher->dummy, password, len, Argon2_id);
+	(void)verify_on_hasher(hasher, hasher->dummy, password, len, Argon2_id);
 }
 
 /*
@@ -188,17 +251,23 @@ struct password_hasher *password_hasher_new(unsigned memory_kib, unsigned time_c
 	hasher->memory_kib = memory_kib;
 	hasher->time_cost = time_cost;
 	hasher->parallelism = parallelism;
-	hasher->free_slots = slots;
 	if (pthread_mutex_init(&hasher->lock, NULL) != 0) {
 		log_error("password hasher: cannot create a mutex");
 		goto out;
 	}
-	if (pthread_cond_init(&hasher->slot_freed, NULL) != 0) {
+	if (pthread_cond_init(&hasher->work, NULL) != 0) {
 		log_error("password hasher: cannot create a condition variable");
 		pthread_mutex_destroy(&hasher->lock);
 		goto out;
 	}
 	hasher->sync_ready = 1;
+	hasher->threads = xcalloc(slots, sizeof(*hasher->threads));
+	for (; hasher->nthreads < slots; hasher->nthreads++)
+		if (pthread_create(&hasher->threads[hasher->nthreads], NULL, hasher_thread,
+				   hasher) != 0) {
+			log_error("password hasher: cannot start a hashing thread");
+			goto out;
+		}
 
 	if (fill_random(secret, sizeof(secret)) < 0) {
 		log_error("password hasher: getrandom failed: %s", strerror(errno));
@@ -223,9 +292,16 @@ void password_hasher_free(struct password_hasher *hasher)
 	if (!hasher)
 		return;
 	if (hasher->sync_ready) {
-		pthread_cond_destroy(&hasher->slot_freed);
+		pthread_mutex_lock(&hasher->lock);
+		hasher->stopping = 1;
+		pthread_cond_broadcast(&hasher->work);
+		pthread_mutex_unlock(&hasher->lock);
+		for (unsigned i = 0; i < hasher->nthreads; i++)
+			pthread_join(hasher->threads[i], NULL);
+		pthread_cond_destroy(&hasher->work);
 		pthread_mutex_destroy(&hasher->lock);
 	}
+	free(hasher->threads);
 	free(hasher->dummy);
 	free(hasher);
 }
@@ -244,10 +320,13 @@ char *password_hash(struct password_hasher *hasher, const char *password, size_t
 	encoded_len = argon2_encodedlen(hasher->time_cost, hasher->memory_kib, hasher->parallelism,
 					SALT_LEN, HASH_LEN, Argon2_id);
 	encoded = xmalloc(encoded_len);
-	slot_acquire(hasher);
-	rc = argon2id_hash_encoded(hasher->time_cost, hasher->memory_kib, hasher->parallelism,
-				   password, len, salt, SALT_LEN, HASH_LEN, encoded, encoded_len);
-	slot_release(hasher);
+	struct hash_job job = {.kind = JOB_HASH,
+			       .password = password,
+			       .len = len,
+			       .salt = salt,
+			       .encoded = encoded,
+			       .encoded_len = encoded_len};
+	rc = run_on_hasher(hasher, &job);
 	if (rc != ARGON2_OK) {
 		log_error("password_hash: argon2id failed: %s", argon2_error_message(rc));
 		goto out;
@@ -280,7 +359,7 @@ int password_verify(struct password_hasher *hasher, const char *encoded, const c
 		verify_dummy(hasher, password, len);
 		goto out;
 	}
-	rc = verify_in_slot(hasher, phc, password, len, params.type);
+	rc = verify_on_hasher(hasher, phc, password, len, params.type);
 	if (rc == ARGON2_VERIFY_MISMATCH)
 		goto out;
 	if (rc != ARGON2_OK) {

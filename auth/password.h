@@ -14,8 +14,9 @@ struct password_hasher;
  * A hasher making new hashes with memory_kib KiB, time_cost passes and
  * parallelism lanes (the settings ARGON2_MEMORY_COST, ARGON2_TIME_COST,
  * ARGON2_PARALLELISM). At most `slots` hashes or verifications run at once
- * (PASSWORD_HASH_SLOTS); the others wait for a free slot, so a burst of logins
- * cannot exhaust memory. Computes one hash at start (the dummy that unknown
+ * (PASSWORD_HASH_SLOTS), each on a thread of the hasher; the others wait in
+ * turn, so a burst of logins cannot exhaust memory (argon2's memory stays
+ * with those threads, not with every HTTP thread that served a login). Computes one hash at start (the dummy that unknown
  * users are checked against), so it takes as long as one login.
  * Returns a new hasher (caller password_hasher_free()s), or NULL, logged,
  * when libargon2 rejects the parameters or slots is 0.

@@ -6,8 +6,10 @@
 #include <argon2.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/password.h"
 #include "core/log.h"
@@ -312,6 +314,49 @@ START_TEST(slots_bound_concurrency)
 }
 END_TEST
 
+/* Resident memory of this process, in KiB. */
+static long resident_kib(void)
+{
+	long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld %ld", &size, &resident), 2);
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * argon2's memory stays with the hasher's threads: 8 callers verifying at once
+ * with 2 slots keep at most about 2 hashes' worth (each caller thread would
+ * keep its own 19 MiB in its malloc arena if it hashed itself).
+ */
+START_TEST(hashing_memory_is_bounded_by_slots)
+{
+	enum { CALLERS = 8, REAL_M = 19456 };
+	struct password_hasher *hasher = password_hasher_new(REAL_M, 2, 1, 2);
+	char *encoded = password_hash(hasher, PW, strlen(PW));
+	struct verify_job jobs[CALLERS];
+	pthread_t threads[CALLERS];
+
+	long before = resident_kib();
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < CALLERS; i++) {
+			jobs[i] = (struct verify_job){hasher, encoded, 0};
+			ck_assert_int_eq(pthread_create(&threads[i], NULL, verify_thread, &jobs[i]),
+					 0);
+		}
+		for (int i = 0; i < CALLERS; i++) {
+			pthread_join(threads[i], NULL);
+			ck_assert_int_eq(jobs[i].matched, 1);
+		}
+	}
+	long grown = resident_kib() - before;
+	ck_assert_msg(grown < 3L * REAL_M, "resident memory grew by %ld KiB", grown);
+	free(encoded);
+	password_hasher_free(hasher);
+}
+END_TEST
+
 /* The messages password_validate appends, joined by " | ". */
 static char *validate(const char *password, const char *username, const char *email)
 {
@@ -405,6 +450,7 @@ Suite *password_suite(void)
 	tcase_add_test(tc, django_hash);
 	tcase_add_test(tc, unusable_hashes_take_as_long);
 	tcase_add_test(tc, slots_bound_concurrency);
+	tcase_add_test(tc, hashing_memory_is_bounded_by_slots);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("validation");
 	tcase_add_test(tc, validators_as_django);

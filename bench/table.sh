@@ -39,7 +39,7 @@ jq -r '
     "# detail (C): \(.ceiling.detail_c_fraction_of_database * 100 | round) % of what PostgreSQL alone answers for it (\(.ceiling.database_detail.tps | f1)/s)"
    else empty end),
   (if .ceiling and .ceiling.token_c_fraction_of_argon2 then
-    "# token: C \(.ceiling.token_c_fraction_of_argon2 * 100 | round) %, Django \((.ceiling.token_django_fraction_of_argon2 // 0) * 100 | round) % of what argon2id alone hashes on this machine (\(.ceiling.argon2.hashes_per_s | f1)/s)"
+    "# token: C \(.ceiling.token_c_fraction_of_argon2 * 100 | round) %, Django \(if .ceiling.token_django_fraction_of_argon2 then (.ceiling.token_django_fraction_of_argon2 * 100 | round | tostring) + " %" else "-" end) of what argon2id alone hashes on this machine (\(.ceiling.argon2.hashes_per_s | f1)/s)"
    else empty end),
   (if .ceiling and .ceiling.list_c_fraction_of_lower then
     "# list (C): \(.ceiling.list_c_rps | f1) req/s = \(.ceiling.list_c_fraction_of_lower * 100 | round) % of the lower ceiling (\(if .ceiling.lower == "http" then "HTTP" else "database" end), \(.ceiling.lower_per_s | f1)/s)"

@@ -571,7 +571,7 @@ measure() { # ENDPOINT NAME RUN
 # prints the best run and every run as JSON.
 pgbench_best() {
   local file=$1 what=$2 n=$3 description=$4 clients run jobs out tps lat failed pool runs="[]"
-  pool=${DB_POOL_SIZE:-$((${HTTP_THREADS:-$(nproc)} + 1))}
+  pool=${DB_POOL_SIZE:-$((${HTTP_THREADS:-$((2 * $(nproc)))} + 1))}
   for clients in "$WRK_CONNECTIONS" "$pool"; do
     for ((run = 1; run <= RUNS; run++)); do
       jobs=$((clients < WRK_THREADS ? clients : WRK_THREADS))
@@ -613,7 +613,7 @@ run_ceilings() {
   curl -sf --max-time 60 -o "$tmp/ceiling/page.json" "${base[c]}/api/projects?page=$page" ||
     die "cannot fetch list page $page from the C server"
   body_bytes=$(stat -c %s "$tmp/ceiling/page.json")
-  threads=${HTTP_THREADS:-$(nproc)}
+  threads=${HTTP_THREADS:-$((2 * $(nproc)))}
   free_port
   server_log[ceiling]=$tmp/logs/ceiling-http.log
   "$ceiling_bin" "$port" "$tmp/ceiling/page.json" "$threads" >"${server_log[ceiling]}" 2>&1 &
@@ -745,7 +745,7 @@ server_errors() { # NAME: error lines in the server's log
 servers_json="{}"
 for s in "${servers[@]}"; do
   if [[ $s == c ]]; then
-    workers="HTTP_THREADS=${HTTP_THREADS:-default ($(nproc))}, DB_POOL_SIZE=${DB_POOL_SIZE:-default}"
+    workers="HTTP_THREADS=${HTTP_THREADS:-default ($((2 * $(nproc))))}, DB_POOL_SIZE=${DB_POOL_SIZE:-default}"
   else
     workers="gunicorn sync workers: ${WORKERS:-5}"
   fi

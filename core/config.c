@@ -162,7 +162,7 @@ static void parse_origins(struct config *cfg, struct strbuf *errors)
 	}
 }
 
-static long default_threads(void)
+static long online_cores(void)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	return cores > 0 ? cores : 2;
@@ -177,7 +177,11 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	cfg->database_url = env_dup("DATABASE_URL", NULL);
 	env_int("PORT", 8000, 0, 65535, &v, errors);
 	cfg->port = (int)v;
-	env_int("HTTP_THREADS", default_threads(), 1, 1024, &v, errors);
+	/*
+	 * Twice the cores: handlers wait on PostgreSQL and on the hasher, and on
+	 * 2 cores 4 threads served more than 2 (docs/performance.md, "Threads").
+	 */
+	env_int("HTTP_THREADS", 2 * online_cores(), 1, 1024, &v, errors);
 	cfg->http_threads = (int)v;
 	env_int("DB_POOL_SIZE", cfg->http_threads + 1, 1, 1024, &v, errors);
 	cfg->db_pool_size = (int)v;
@@ -215,7 +219,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 		errors);
 	env_int("ARGON2_TIME_COST", 2, 2, 100, &cfg->argon2_time_cost, errors);
 	env_int("ARGON2_PARALLELISM", 1, 1, 64, &cfg->argon2_parallelism, errors);
-	env_int("PASSWORD_HASH_SLOTS", default_threads(), 1, 1024, &cfg->password_hash_slots,
+	env_int("PASSWORD_HASH_SLOTS", online_cores(), 1, 1024, &cfg->password_hash_slots,
 		errors);
 	env_int("LOGIN_THROTTLE_USERNAME", 5, 1, 1000000, &cfg->throttle_username, errors);
 	env_int("LOGIN_THROTTLE_IP", 20, 1, 1000000, &cfg->throttle_ip, errors);

@@ -219,8 +219,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 		errors);
 	env_int("ARGON2_TIME_COST", 2, 2, 100, &cfg->argon2_time_cost, errors);
 	env_int("ARGON2_PARALLELISM", 1, 1, 64, &cfg->argon2_parallelism, errors);
-	env_int("PASSWORD_HASH_SLOTS", online_cores(), 1, 1024, &cfg->password_hash_slots,
-		errors);
+	env_int("PASSWORD_HASH_SLOTS", online_cores(), 1, 1024, &cfg->password_hash_slots, errors);
 	env_int("LOGIN_THROTTLE_USERNAME", 5, 1, 1000000, &cfg->throttle_username, errors);
 	env_int("LOGIN_THROTTLE_IP", 20, 1, 1000000, &cfg->throttle_ip, errors);
 	env_duration("LOGIN_THROTTLE_WINDOW", 900, &cfg->throttle_window, errors);

@@ -4,6 +4,8 @@
 #   make run        install deps, build, start a local PostgreSQL, migrate, serve
 #   make test       install deps, build, run the test suite on a throwaway cluster
 #   make asan       same as test, built with ASan/UBSan into build/asan
+#   make fuzz       build the libFuzzer targets (tests/fuzz/) with clang into build/fuzz and
+#                   fuzz each for FUZZ_SECONDS (default 60) from its seed corpus
 #   make stop       stop the local PostgreSQL cluster started by `make run`
 #   make clean      remove build/
 #   make fmt-check  clang-format --dry-run --Werror over the sources
@@ -81,10 +83,10 @@ LDLIBS     = $(PKG_LIBS) -lpthread
 TEST_CFLAGS = -Itests $(TEST_PKG_CFLAGS)
 TEST_LDLIBS = $(TEST_PKG_LIBS)
 
-FMT_FILES := $(foreach d,$(SRC_DIRS) tests bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
+FMT_FILES := $(foreach d,$(SRC_DIRS) tests tests/fuzz bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
-.PHONY: all build docs-assets run test asan stop clean fmt-check deps bench
+.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench
 .DELETE_ON_ERROR:
 
 all: build
@@ -167,6 +169,30 @@ asan:
 
 stop:
 	scripts/pg.sh stop var
+
+# Fuzzing (tests/fuzz/README.md): the library again, compiled by clang with
+# libFuzzer's coverage and ASan/UBSan, into build/fuzz; one binary per target.
+FUZZ_BUILD    := build/fuzz
+FUZZ_TARGETS  := serializers token multipart routing
+FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer -O1
+FUZZ_BINS      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+
+fuzz-build:
+	scripts/deps.sh
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang EXTRA_CFLAGS='$(FUZZ_SANITIZE)' \
+	        EXTRA_LDFLAGS='-fsanitize=fuzzer,address,undefined' fuzz-bins
+
+.PHONY: fuzz-bins
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_input.h $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+fuzz:
+	scripts/fuzz.sh run
+
 
 # The benchmark's own programs: the HTTP ceiling server and the printer of the
 # list page's SQL (it includes models/project.c, hence the dependency).

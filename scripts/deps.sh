@@ -25,6 +25,8 @@ PACKAGES=(
   chromium
   chromium-driver
   graphviz
+  clang
+  libclang-rt-dev
   ca-certificates
 )
 

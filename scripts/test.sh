@@ -59,7 +59,8 @@ if ! "$DEVSEARCH_BIN" migrate >"$TMP/migrate.log" 2>&1; then
 fi
 
 # The C suites (Check), then the JavaScript ones (node's test runner: OpenAPI,
-# contract, browser), each with its own report; the last line counts both.
+# contract, browser), then the fuzz smoke, each with its own report; the last
+# line counts all three.
 check_log="$TMP/check.log"
 node_log="$TMP/node.log"
 rc=0
@@ -83,12 +84,24 @@ if compgen -G "$root/tests/js/*.test.mjs" >/dev/null; then
   fi
 fi
 
+# The fuzz smoke (scripts/fuzz.sh): every target's regressions replayed and a few
+# seconds of fuzzing each, one entry per run. Off with FUZZ_SMOKE_SECONDS=0, and off
+# by default when CK_RUN_SUITE picks a single suite.
+fuzz_pass=0 fuzz_fail=0
+fuzz_seconds=${FUZZ_SMOKE_SECONDS:-$([[ -n ${CK_RUN_SUITE:-} ]] && echo 0 || echo 3)}
+if [[ $fuzz_seconds != 0 ]]; then
+  fuzz_log="$TMP/fuzz.log"
+  FUZZ_SMOKE_SECONDS=$fuzz_seconds "$root/scripts/fuzz.sh" smoke 2>&1 | tee "$fuzz_log" || rc=1
+  fuzz_line=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$fuzz_log" | tail -1)
+  read -r fuzz_pass fuzz_fail <<<"${fuzz_line:-0 1}"
+fi
+
 summary=$(grep -E '^[0-9]+%: Checks: ' "$check_log" | tail -1)
 checks=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$summary")
 check_failed=$(sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1 \2/' <<<"$summary")
 read -r failures errors <<<"${check_failed:-1 0}"
-failed=$(( ${failures:-1} + ${errors:-0} + ${node_fail:-0} ))
-passed=$(( ${checks:-0} - ${failures:-1} - ${errors:-0} + ${node_pass:-0} ))
+failed=$(( ${failures:-1} + ${errors:-0} + ${node_fail:-0} + fuzz_fail ))
+passed=$(( ${checks:-0} - ${failures:-1} - ${errors:-0} + ${node_pass:-0} + fuzz_pass ))
 [[ $failed -eq 0 ]] || rc=1
 echo "$passed passed, $failed failed"
 exit "$rc"

@@ -109,7 +109,7 @@ static int docs_file_open(const char *path, int *fd, struct stat *st)
 /* The headers of every answer of this module that a browser renders or runs. */
 static void docs_set_safety_headers(struct http_ctx *ctx)
 {
-	http_set_header(ctx, "X-Content-Type-Options", "nosniff");
+	/* X-Content-Type-Options: nosniff is on every answer (api/http.c). */
 	http_set_header(ctx, "Content-Security-Policy", DOCS_CSP);
 	http_set_header(ctx, "Referrer-Policy", "no-referrer");
 }

@@ -480,13 +480,47 @@ out:
 	strbuf_release(&allow);
 }
 
+/*
+ * Django's rule for a Host header (host_validation_re): a name of letters,
+ * digits, '.' and '-', or a bracketed IPv6 address, then an optional port.
+ * The Host is echoed into Location, pagination links and stored image URLs,
+ * so anything else (a CR, a quote, a space, a path) must never get that far.
+ */
+static int host_is_valid(const char *host)
+{
+	static const char NAME[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+	static const char IPV6[] = "0123456789abcdefABCDEF:.";
+	size_t len;
+
+	if (*host == '[') {
+		len = strspn(host + 1, IPV6);
+		if (!memchr(host + 1, ':', len) || host[1 + len] != ']')
+			return 0;
+		host += len + 2;
+	} else {
+		len = strspn(host, NAME);
+		if (len == 0)
+			return 0;
+		host += len;
+	}
+	if (*host == '\0')
+		return 1;
+	return *host == ':' && host[1] && strspn(host + 1, "0123456789") == strlen(host + 1);
+}
+
 int http_dispatch(const struct _u_request *request, struct _u_response *response, void *user_data)
 {
 	struct http_ctx ctx = {.req = request, .resp = response, .app = user_data};
 	const char *path = request->url_path ? request->url_path : "/";
+	const char *host = http_header(&ctx, "Host");
 	double started = now_ms();
 
-	if (!apply_cors(&ctx, path))
+	/* Every answer's type is the one we name: browsers must not guess another from the bytes. */
+	http_set_header(&ctx, "X-Content-Type-Options", "nosniff");
+	if (host && !host_is_valid(host))
+		http_reply_error(&ctx, 400, "invalid_host", "Invalid HTTP_HOST header.");
+	else if (!apply_cors(&ctx, path))
 		route_request(&ctx, path);
 	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status,
 		 now_ms() - started);

@@ -174,6 +174,17 @@ static void reply_throttled(struct http_ctx *ctx, long retry_after)
 	http_reply_error(ctx, 429, "throttled", detail);
 }
 
+/*
+ * 200 with a token pair. Credentials must not be kept by a browser or proxy
+ * cache (RFC 6749 5.1 asks the same of OAuth token responses).
+ */
+static void reply_token_pair(struct http_ctx *ctx, const char *access, const char *refresh)
+{
+	http_set_header(ctx, "Cache-Control", "no-store");
+	http_set_header(ctx, "Pragma", "no-cache");
+	http_reply_json(ctx, 200, json_pack("{s:s,s:s}", "access", access, "refresh", refresh));
+}
+
 /* Start a session for user and answer with a new pair; the caller's transaction is open. */
 static enum app_err login_reply(struct http_ctx *ctx, struct db_conn *conn, const struct user *user)
 {
@@ -191,8 +202,7 @@ static enum app_err login_reply(struct http_ctx *ctx, struct db_conn *conn, cons
 	if (err == APP_OK)
 		err = db_commit(conn);
 	if (err == APP_OK)
-		http_reply_json(ctx, 200,
-				json_pack("{s:s,s:s}", "refresh", refresh, "access", access));
+		reply_token_pair(ctx, access, refresh);
 	free(access);
 	free(refresh);
 	return err;
@@ -372,7 +382,7 @@ static void post_refresh(struct http_ctx *ctx)
 	    (err = session_touch(conn, state.session_id, agent ? agent : "", ip)) != APP_OK ||
 	    (err = db_commit(conn)) != APP_OK)
 		goto fail;
-	http_reply_json(ctx, 200, json_pack("{s:s,s:s}", "access", access, "refresh", refresh));
+	reply_token_pair(ctx, access, refresh);
 	goto out;
 fail:
 	http_reply_app_error(ctx, err);

@@ -138,5 +138,6 @@ Suite *images_suite(void);   /* tests/test_images.c */
 Suite *seed_suite(void);     /* tests/test_seed.c */
 Suite *cache_suite(void);    /* tests/test_cache.c */
 Suite *db_suite(void);       /* tests/test_db.c */
+Suite *faults_suite(void);   /* tests/faults/test_faults.c */
 
 #endif

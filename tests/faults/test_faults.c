@@ -809,17 +809,30 @@ START_TEST(registration_is_all_or_nothing)
 }
 END_TEST
 
+/* Earlier suites' failed logins from 127.0.0.1 must not throttle these logins. */
+static void faults_up(void)
+{
+	setenv("LOGIN_THROTTLE_USERNAME", "1000", 1);
+	setenv("LOGIN_THROTTLE_IP", "1000", 1);
+}
+
+static void faults_down(void)
+{
+}
+
 Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *tc = tcase_create("database");
 	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, faults_up, faults_down);
 	tcase_add_test(tc, database_outage_gives_503_then_recovers);
 	tcase_add_test(tc, slow_statement_is_cut_at_db_timeout);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("connections");
 	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, faults_up, faults_down);
 	tcase_add_test(tc, sigterm_under_load_answers_every_accepted_request);
 	tcase_add_test(tc, slow_and_idle_clients_do_not_stall_others);
 	tcase_add_test(tc, idle_connection_is_closed_after_http_idle_timeout);
@@ -828,6 +841,7 @@ Suite *faults_suite(void)
 
 	tc = tcase_create("interrupted_writes");
 	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, faults_up, faults_down);
 	tcase_add_test(tc, project_with_tags_is_all_or_nothing);
 	tcase_add_test(tc, project_update_with_tags_is_all_or_nothing);
 	tcase_add_test(tc, registration_is_all_or_nothing);

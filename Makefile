@@ -25,7 +25,7 @@ SRCS     := $(wildcard core/*.c) $(wildcard api/*.c) $(wildcard models/*.c) \
             $(wildcard serializers/*.c) $(wildcard auth/*.c)
 MAIN_SRC := core/main.c
 LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
-TEST_SRCS := $(wildcard tests/*.c)
+TEST_SRCS := $(wildcard tests/*.c) $(wildcard tests/faults/*.c)
 
 MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -83,7 +83,7 @@ LDLIBS     = $(PKG_LIBS) -lpthread
 TEST_CFLAGS = -Itests $(TEST_PKG_CFLAGS)
 TEST_LDLIBS = $(TEST_PKG_LIBS)
 
-FMT_FILES := $(foreach d,$(SRC_DIRS) tests tests/fuzz bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
+FMT_FILES := $(foreach d,$(SRC_DIRS) tests tests/fuzz tests/faults bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
 .PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench

@@ -79,7 +79,7 @@ void http_set_header(struct http_ctx *ctx, const char *name, const char *value)
 
 int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn)
 {
-	enum app_err err = db_pool_acquire(ctx->app->pool, 5000, conn);
+	enum app_err err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, conn);
 	if (err != APP_OK) {
 		http_reply_app_error(ctx, err);
 		return -1;

@@ -26,8 +26,6 @@
 #include "serializers/profile.h"
 #include "serializers/user.h"
 
-#define POOL_WAIT_MS 5000
-
 static const char NO_ACCOUNT[] = "No active account found with the given credentials";
 static const char BLACKLISTED[] = "Token is blacklisted";
 static const char RESET_SENT[] =
@@ -83,7 +81,7 @@ static void post_register(struct http_ctx *ctx)
 		return;
 	j_errors = registration_read(j_body, values);
 	if ((values[REG_USERNAME] || values[REG_EMAIL])) {
-		err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn);
+		err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn);
 		if (err == APP_OK)
 			err = user_taken(conn, values[REG_USERNAME], values[REG_EMAIL],
 					 &username_taken, &email_taken);
@@ -113,7 +111,7 @@ static void post_register(struct http_ctx *ctx)
 	}
 	const char *name =
 		values[REG_NAME] && *values[REG_NAME] ? values[REG_NAME] : values[REG_USERNAME];
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) != APP_OK ||
 	    (err = db_begin(conn)) != APP_OK)
 		goto fail;
 	err = user_create(conn, values[REG_USERNAME], values[REG_EMAIL], hash, name, 0, &user,
@@ -227,7 +225,7 @@ static void post_token(struct http_ctx *ctx)
 		goto out;
 	http_client_ip(ctx, ip);
 	const char *username = values[LOGIN_USERNAME], *password = values[LOGIN_PASSWORD];
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) != APP_OK ||
 	    (err = throttle_read(conn, username, ip, cfg->throttle_window, &throttle)) != APP_OK)
 		goto fail;
 	if (throttle.username_failures >= cfg->throttle_username ||
@@ -249,7 +247,7 @@ static void post_token(struct http_ctx *ctx)
 	conn = NULL;
 	int match = password_verify(app->hasher, found ? user.password : NULL, password,
 				    strlen(password), &needs_rehash);
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK)
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) != APP_OK)
 		goto fail;
 	if (!match || !user.is_active) {
 		if ((err = throttle_record(conn, username, ip, cfg->throttle_window)) != APP_OK)
@@ -321,7 +319,7 @@ static int lock_live_refresh_or_reply(struct http_ctx *ctx, struct token_claims 
 	*conn = NULL;
 	if (refresh_claims_or_reply(ctx, "refresh", claims))
 		return -1;
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, conn)) != APP_OK ||
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, conn)) != APP_OK ||
 	    (err = db_begin(*conn)) != APP_OK)
 		goto fail;
 	/* Row lock: of two concurrent uses of one token, exactly one goes on. */
@@ -415,7 +413,7 @@ static void post_verify(struct http_ctx *ctx)
 		reply_token_error(ctx, token_result_message(result));
 		goto out;
 	}
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK)
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) != APP_OK)
 		goto fail;
 	if (claims.type == TOKEN_REFRESH) {
 		if ((err = refresh_is_blacklisted(conn, claims.jti, &blacklisted)) != APP_OK)
@@ -468,7 +466,7 @@ static void post_blacklist(struct http_ctx *ctx)
 static void post_logout_all(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
-	enum app_err err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn);
+	enum app_err err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK && (err = db_begin(conn)) == APP_OK &&
 	    (err = user_revoke_tokens(conn, ctx->user.id)) == APP_OK)
 		err = db_commit(conn);
@@ -484,7 +482,7 @@ static void get_me(struct http_ctx *ctx)
 	struct db_conn *conn = NULL;
 	struct profile_rows rows = {0};
 	const char *ids[] = {ctx->user.profile_id};
-	enum app_err err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn);
+	enum app_err err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK)
 		err = profile_fetch(conn, ids, 1, &rows);
 	db_pool_release(ctx->app->pool, conn);
@@ -505,7 +503,7 @@ static void get_sessions(struct http_ctx *ctx)
 	struct db_conn *conn = NULL;
 	struct session_row *rows = NULL;
 	size_t n = 0;
-	enum app_err err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn);
+	enum app_err err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK)
 		err = sessions_list(conn, ctx->user.id, ctx->user.jti, &rows, &n);
 	if (err == APP_OK) {
@@ -528,7 +526,7 @@ static void get_sessions(struct http_ctx *ctx)
 static void delete_session(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
-	enum app_err err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn);
+	enum app_err err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK && (err = db_begin(conn)) == APP_OK &&
 	    (err = session_revoke_owned(conn, ctx->user.id, http_param(ctx, 0))) == APP_OK)
 		err = db_commit(conn);
@@ -552,7 +550,7 @@ static void post_password_change(struct http_ctx *ctx)
 	if (http_json_object_or_reply(ctx, &j_body))
 		return;
 	j_errors = password_change_read(j_body, values);
-	err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn);
+	err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK)
 		err = user_find_by_id(conn, ctx->user.id, &user);
 	db_pool_release(app->pool, conn);
@@ -575,7 +573,7 @@ static void post_password_change(struct http_ctx *ctx)
 		err = APP_ERR_INTERNAL;
 		goto fail;
 	}
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) != APP_OK ||
 	    (err = db_begin(conn)) != APP_OK ||
 	    (err = user_change_password(conn, user.id, hash)) != APP_OK ||
 	    (err = db_commit(conn)) != APP_OK)
@@ -632,7 +630,7 @@ static void post_password_reset(struct http_ctx *ctx)
 		return;
 	if (http_reply_if_errors(ctx, password_reset_read(j_body, &email)))
 		goto out;
-	if ((err = db_pool_acquire(ctx->app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
+	if ((err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, &conn)) != APP_OK ||
 	    (err = db_begin(conn)) != APP_OK)
 		goto fail;
 	err = user_find_by_email(conn, email, &user);
@@ -671,7 +669,7 @@ static void post_password_confirm(struct http_ctx *ctx)
 		/* The uid first; the token is only looked at for a real user. */
 		if (!reset_uid_decode(values[CONFIRM_UID], user_id)) {
 			err = APP_ERR_NOT_FOUND;
-		} else if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) == APP_OK) {
+		} else if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) == APP_OK) {
 			err = user_find_by_id(conn, user_id, &user);
 			db_pool_release(app->pool, conn);
 			conn = NULL;
@@ -698,7 +696,7 @@ static void post_password_confirm(struct http_ctx *ctx)
 		goto fail;
 	}
 	reset_token_digest(values[CONFIRM_TOKEN], digest);
-	if ((err = db_pool_acquire(app->pool, POOL_WAIT_MS, &conn)) != APP_OK ||
+	if ((err = db_pool_acquire(app->pool, DB_POOL_WAIT, &conn)) != APP_OK ||
 	    (err = db_begin(conn)) != APP_OK)
 		goto fail;
 	err = reset_use(conn, user.id, digest);

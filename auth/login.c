@@ -37,7 +37,7 @@ enum auth_result auth_authenticate(const struct app *app, const char *header, lo
 	case TOKEN_WRONG_TYPE: return AUTH_TOKEN_WRONG_TYPE;
 	default: return AUTH_TOKEN_INVALID;
 	}
-	if (db_pool_acquire(app->pool, 5000, &conn) != APP_OK)
+	if (db_pool_acquire(app->pool, DB_POOL_WAIT, &conn) != APP_OK)
 		return AUTH_UNAVAILABLE;
 	switch (user_find_by_id(conn, claims.user_id, &user)) {
 	case APP_OK: break;

@@ -189,6 +189,22 @@ int config_load(struct config *cfg, struct strbuf *errors)
 		errors);
 	env_int("SHUTDOWN_TIMEOUT", 30, 0, 3600, &v, errors);
 	cfg->shutdown_timeout = (int)v;
+	/*
+	 * One bound for every wait on PostgreSQL: a free pooled connection, a new
+	 * connection, one statement. A request that cannot get an answer in time
+	 * gets 503 instead of holding its thread.
+	 */
+	env_duration("DB_TIMEOUT", 5, &v, errors);
+	if (v > 3600) {
+		strbuf_addf(errors, "DB_TIMEOUT: at most 1h, got \"%s\"\n", env("DB_TIMEOUT"));
+		v = 5;
+	}
+	cfg->db_timeout_ms = v * 1000;
+	/* Below the descriptor limit, so a flood of connections is refused, not fatal. */
+	env_int("HTTP_MAX_CONNECTIONS", 1000, 1, 1000000, &v, errors);
+	cfg->http_max_connections = (int)v;
+	env_int("HTTP_IDLE_TIMEOUT", 60, 1, 3600, &v, errors);
+	cfg->http_idle_timeout = (int)v;
 	parse_origins(cfg, errors);
 
 	cfg->jwt_secret = env_dup("JWT_SECRET", NULL);

@@ -17,7 +17,10 @@ struct config {
 	int db_pool_size;     /* DB_POOL_SIZE, default: HTTP_THREADS + 1 */
 	long max_body_bytes;  /* MAX_BODY_BYTES, default 1 MiB */
 	int shutdown_timeout; /* SHUTDOWN_TIMEOUT seconds to finish in-flight requests, default 30 */
-	char **cors_origins;  /* CORS_ALLOWED_ORIGINS, comma-separated */
+	long db_timeout_ms;   /* DB_TIMEOUT: pool wait, connect and statement bound, default 5 s */
+	int http_max_connections; /* HTTP_MAX_CONNECTIONS open at once, default 1000 */
+	int http_idle_timeout; /* HTTP_IDLE_TIMEOUT seconds before a silent connection is closed */
+	char **cors_origins;   /* CORS_ALLOWED_ORIGINS, comma-separated */
 	size_t n_cors_origins;
 	char *jwt_secret;            /* JWT_SECRET */
 	char *jwt_algorithm;         /* JWT_ALGORITHM: HS256 (default), RS256, ES256 */

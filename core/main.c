@@ -163,7 +163,8 @@ static int serve(struct config *cfg, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (db_pool_open(cfg->database_url, cfg->db_pool_size, &app.pool) != APP_OK) {
+	if (db_pool_open(cfg->database_url, cfg->db_pool_size, (int)cfg->db_timeout_ms,
+			 &app.pool) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}

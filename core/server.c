@@ -19,9 +19,25 @@
 
 struct server {
 	struct _u_instance instance;
+	struct app *app;
 	atomic_long in_flight;
+	atomic_int draining; /* set by server_stop: answers close their connection */
 	int port;
 };
+
+/*
+ * After a stop has begun, a keep-alive client's next request is still
+ * answered, with "Connection: close", so the client hangs up by itself instead
+ * of having an idle connection cut under a request it is sending.
+ */
+static int dispatch(const struct _u_request *request, struct _u_response *response, void *user_data)
+{
+	struct server *server = user_data;
+	int ret = http_dispatch(request, response, server->app);
+	if (atomic_load(&server->draining))
+		u_map_put(response->map_header, "Connection", "close");
+	return ret;
+}
 
 /* ulfius must see every request start and end; we count them on the way. */
 static void *request_started(void *cls, const char *uri, struct MHD_Connection *connection)
@@ -51,15 +67,22 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	strbuf_release(&sb);
 }
 
-static int start_daemon(struct server *server, unsigned threads, unsigned extra_flags)
+static int start_daemon(struct server *server, const struct config *cfg, unsigned extra_flags)
 {
 	struct MHD_OptionItem options[] = {
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log,
 		 NULL}, /* first, or MHD logs by itself */
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, server},
 		{MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_started, server},
-		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
+		{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->http_threads, NULL},
+		/*
+		 * Past the limit MHD accepts and closes at once (logged), so a flood of
+		 * connections costs no descriptors or memory beyond the limit's. The pool's
+		 * threads share it out: each takes at most its part of the limit.
+		 */
+		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_connections, NULL},
+		/* Also closes a body that trickles in too slowly: the timer runs per read. */
+		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->http_idle_timeout, NULL},
 		{MHD_OPTION_END, 0, NULL},
 	};
 	/*
@@ -79,7 +102,9 @@ int server_start(struct app *app, int port, struct server **out)
 	const union MHD_DaemonInfo *info;
 
 	*out = NULL;
+	server->app = app;
 	atomic_init(&server->in_flight, 0);
+	atomic_init(&server->draining, 0);
 	if (ulfius_init_instance(&server->instance, port ? (unsigned)port : 8000, NULL, NULL) !=
 	    U_OK) {
 		log_error("http server: cannot initialise ulfius");
@@ -93,14 +118,14 @@ int server_start(struct app *app, int port, struct server **out)
 	 */
 	server->instance.max_post_body_size = (size_t)http_max_body_bytes(app) + 1;
 	server->instance.allowed_post_processor = U_POST_PROCESS_NONE;
-	ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", 0, http_dispatch, app);
-	ulfius_set_default_endpoint(&server->instance, http_dispatch, app);
+	ulfius_add_endpoint_by_val(&server->instance, "*", NULL, "*", 0, dispatch, server);
+	ulfius_set_default_endpoint(&server->instance, dispatch, server);
 
 	/*
 	 * IPv4 only: ulfius 2.7 keeps just sizeof(struct sockaddr) bytes of the client
 	 * address, which cuts IPv6 addresses short, and throttling needs them whole.
 	 */
-	if (start_daemon(server, (unsigned)app->cfg->http_threads, 0) != U_OK) {
+	if (start_daemon(server, app->cfg, 0) != U_OK) {
 		log_error("http server: cannot listen on port %d", port);
 		ulfius_clean_instance(&server->instance);
 		free(server);
@@ -122,10 +147,26 @@ long server_in_flight(const struct server *server)
 	return atomic_load(&server->in_flight);
 }
 
+/* Client connections open now, over every worker thread. */
+static unsigned open_connections(const struct server *server)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->instance.mhd_daemon,
+							       MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * How long connections may stay open with no request in flight once a stop has
+ * begun: enough for a keep-alive client between two requests to send its next
+ * one (answered with "Connection: close"), short enough that idle ones do not
+ * hold the stop up.
+ */
+#define DRAIN_IDLE_MS 500
+
 void server_stop(struct server *server, int timeout_s)
 {
 	struct timespec tick = {0, 10 * 1000 * 1000};
-	long waited_ms = 0;
+	long waited_ms = 0, idle_ms = 0;
 
 	if (!server)
 		return;
@@ -137,7 +178,11 @@ void server_stop(struct server *server, int timeout_s)
 	MHD_socket listener = MHD_quiesce_daemon(server->instance.mhd_daemon);
 	if (listener != MHD_INVALID_SOCKET)
 		shutdown(listener, SHUT_RDWR);
-	while (server_in_flight(server) > 0 && waited_ms < (long)timeout_s * 1000) {
+	atomic_store(&server->draining, 1);
+	while (waited_ms < (long)timeout_s * 1000) {
+		idle_ms = server_in_flight(server) > 0 ? 0 : idle_ms + 10;
+		if (idle_ms > 0 && (open_connections(server) == 0 || idle_ms >= DRAIN_IDLE_MS))
+			break;
 		nanosleep(&tick, NULL);
 		waited_ms += 10;
 	}

@@ -25,7 +25,9 @@ long server_in_flight(const struct server *server);
 
 /*
  * Stop accepting connections, wait up to timeout_s seconds for in-flight
- * requests to be answered, then stop and free the server.
+ * requests to be answered, then stop and free the server. Requests answered
+ * meanwhile carry "Connection: close"; keep-alive connections left idle are
+ * closed half a second after the last request in flight was answered.
  */
 void server_stop(struct server *server, int timeout_s);
 

@@ -25,6 +25,7 @@ struct db_conn {
 	int in_transaction;
 	unsigned long statements;
 	unsigned long round_trips;
+	long statement_timeout_ms; /* 0: none (migrations, commands) */
 	char last_constraint[64];
 };
 
@@ -32,19 +33,25 @@ struct db_pool {
 	char *database_url;
 	struct db_conn **conns; /* NULL where not yet opened */
 	int size;
-	int *idle; /* indexes of free slots */
+	int timeout_ms; /* DB_TIMEOUT: wait for a slot, connect, each statement */
+	int *idle;      /* indexes of free slots */
 	int n_idle;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 };
 
 static const char SQL_PING[] = "SELECT 1";
+/* A session setting, so it survives nothing but this connection: set again after a reset. */
+static const char SQL_STATEMENT_TIMEOUT[] = "SELECT set_config('statement_timeout', $1, false)";
 
-static PGconn *connect_pg(const char *database_url)
+static PGconn *connect_pg(const char *database_url, int connect_timeout_s)
 {
+	char timeout[16];
 	/* The URL (or key=value string) first, then our defaults on top of it. */
 	const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-	const char *values[] = {database_url, "5", "devsearch", NULL};
+	const char *values[] = {database_url, timeout, "devsearch", NULL};
+	/* libpq takes whole seconds and treats 1 as 2; 0 would mean "wait forever". */
+	snprintf(timeout, sizeof(timeout), "%d", connect_timeout_s > 2 ? connect_timeout_s : 2);
 	const char *const *k = keys, *const *v = values;
 	if (!database_url) {
 		k++;
@@ -80,20 +87,47 @@ static void notice_to_log(void *arg, const char *message)
 	log_msg(LOG_DEBUG, "database: %s", message);
 }
 
-enum app_err db_conn_open(const char *database_url, struct db_conn **out)
+static enum app_err exec_once(struct db_conn *conn, const char *sql, int nparams,
+			      const char *const *params, const int *lengths, const int *formats,
+			      PGresult **out);
+
+/* Session state every new or reset connection needs before its first statement. */
+static enum app_err conn_setup(struct db_conn *conn)
+{
+	char ms[32];
+	const char *params[] = {ms};
+
+	PQsetNoticeProcessor(conn->pg, notice_to_log, NULL);
+	if (!conn->statement_timeout_ms)
+		return APP_OK;
+	snprintf(ms, sizeof(ms), "%ld", conn->statement_timeout_ms);
+	return exec_once(conn, SQL_STATEMENT_TIMEOUT, 1, params, NULL, NULL, NULL);
+}
+
+static enum app_err conn_open(const char *database_url, long timeout_ms, struct db_conn **out)
 {
 	struct db_conn *conn = xcalloc(1, sizeof(*conn));
 	conn->database_url = database_url ? xstrdup(database_url) : NULL;
-	conn->pg = connect_pg(database_url);
+	conn->statement_timeout_ms = timeout_ms;
+	conn->pg = connect_pg(database_url, timeout_ms ? (int)((timeout_ms + 999) / 1000) : 5);
 	if (PQstatus(conn->pg) != CONNECTION_OK) {
 		log_error("database: cannot connect: %s", PQerrorMessage(conn->pg));
 		db_conn_free(conn);
 		*out = NULL;
 		return APP_ERR_UNAVAILABLE;
 	}
-	PQsetNoticeProcessor(conn->pg, notice_to_log, NULL);
+	if (conn_setup(conn) != APP_OK) {
+		db_conn_free(conn);
+		*out = NULL;
+		return APP_ERR_UNAVAILABLE;
+	}
 	*out = conn;
 	return APP_OK;
+}
+
+enum app_err db_conn_open(const char *database_url, struct db_conn **out)
+{
+	return conn_open(database_url, 0, out);
 }
 
 void db_conn_free(struct db_conn *conn)
@@ -115,6 +149,8 @@ static enum app_err conn_reset(struct db_conn *conn)
 		log_warn("database: reconnect failed: %s", PQerrorMessage(conn->pg));
 		return APP_ERR_UNAVAILABLE;
 	}
+	if (conn_setup(conn) != APP_OK)
+		return APP_ERR_UNAVAILABLE;
 	log_info("database: reconnected");
 	return APP_OK;
 }
@@ -131,6 +167,9 @@ static enum app_err map_sqlstate(const char *state)
 		return APP_ERR_INVALID;
 	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
 	    !strcmp(state, "57P03") || !strncmp(state, "53", 2))
+		return APP_ERR_UNAVAILABLE;
+	/* statement_timeout (DB_TIMEOUT) ran out: busy, not broken. */
+	if (!strcmp(state, "57014"))
 		return APP_ERR_UNAVAILABLE;
 	if (!strcmp(state, "40001") || !strcmp(state, "40P01"))
 		return APP_ERR_RETRY;
@@ -470,13 +509,14 @@ enum app_err db_notifications(struct db_conn *conn, unsigned *count)
 	return APP_OK;
 }
 
-enum app_err db_pool_open(const char *database_url, int size, struct db_pool **out)
+enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, struct db_pool **out)
 {
 	struct db_pool *pool = xcalloc(1, sizeof(*pool));
 	enum app_err err;
 
 	pool->database_url = database_url ? xstrdup(database_url) : NULL;
 	pool->size = size;
+	pool->timeout_ms = timeout_ms;
 	pool->conns = xcalloc((size_t)size, sizeof(*pool->conns));
 	pool->idle = xcalloc((size_t)size, sizeof(*pool->idle));
 	for (int i = 0; i < size; i++)
@@ -485,7 +525,7 @@ enum app_err db_pool_open(const char *database_url, int size, struct db_pool **o
 	pthread_cond_init(&pool->freed, NULL);
 
 	/* One connection now, so a wrong DATABASE_URL fails at start, not at the first request. */
-	err = db_conn_open(database_url, &pool->conns[0]);
+	err = conn_open(database_url, timeout_ms, &pool->conns[0]);
 	if (err != APP_OK) {
 		db_pool_free(pool);
 		*out = NULL;
@@ -552,7 +592,11 @@ static void pool_put_slot(struct db_pool *pool, int slot)
 enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_conn **out)
 {
 	enum app_err err = APP_OK;
-	int slot = pool_take_slot(pool, timeout_ms);
+	int slot;
+
+	if (timeout_ms == DB_POOL_WAIT)
+		timeout_ms = pool->timeout_ms;
+	slot = pool_take_slot(pool, timeout_ms);
 
 	*out = NULL;
 	if (slot < 0) {
@@ -561,7 +605,7 @@ enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_con
 	}
 	/* Connection work happens outside the pool lock: the slot is ours alone. */
 	if (!pool->conns[slot])
-		err = db_conn_open(pool->database_url, &pool->conns[slot]);
+		err = conn_open(pool->database_url, pool->timeout_ms, &pool->conns[slot]);
 	else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK)
 		err = conn_reset(pool->conns[slot]);
 	if (err != APP_OK) {
@@ -611,7 +655,7 @@ unsigned long db_pool_round_trip_count(struct db_pool *pool)
 enum app_err db_pool_ping(struct db_pool *pool)
 {
 	struct db_conn *conn = NULL;
-	enum app_err err = db_pool_acquire(pool, 2000, &conn);
+	enum app_err err = db_pool_acquire(pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK)
 		err = db_exec(conn, SQL_PING, 0, NULL, NULL);
 	db_pool_release(pool, conn);

@@ -110,12 +110,19 @@ enum app_err db_notifications(struct db_conn *conn, unsigned *count);
 /*
  * A pool of size connections. Opening fails (APP_ERR_UNAVAILABLE) only if the
  * first connection cannot be made; the others are made on first use.
+ * timeout_ms (DB_TIMEOUT) bounds each connection attempt (libpq's
+ * connect_timeout, whole seconds, at least 2) and each statement
+ * (statement_timeout; a statement cut short is APP_ERR_UNAVAILABLE), and is
+ * the wait of db_pool_acquire(..., DB_POOL_WAIT, ...).
  */
-enum app_err db_pool_open(const char *database_url, int size, struct db_pool **out);
+enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, struct db_pool **out);
 void db_pool_free(struct db_pool *pool);
 
+/* db_pool_acquire()'s timeout_ms for "the pool's own timeout" (DB_TIMEOUT). */
+#define DB_POOL_WAIT (-1)
+
 /*
- * Borrow a connection, waiting up to timeout_ms for one to be free. A
+ * Borrow a connection, waiting up to timeout_ms (or DB_POOL_WAIT) for one to be free. A
  * connection found broken is reset first; if the database cannot be reached
  * the result is APP_ERR_UNAVAILABLE and nothing is borrowed. Give it back with
  * db_pool_release(), which rolls back anything left open.

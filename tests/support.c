@@ -279,7 +279,8 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	ts->app.hasher = password_hasher_new(
 		(unsigned)ts->cfg.argon2_memory_kib, (unsigned)ts->cfg.argon2_time_cost,
 		(unsigned)ts->cfg.argon2_parallelism, (unsigned)ts->cfg.password_hash_slots);
-	ck_assert_int_eq(db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size, &ts->app.pool),
+	ck_assert_int_eq(db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size,
+				      (int)ts->cfg.db_timeout_ms, &ts->app.pool),
 			 APP_OK);
 	ts->router = routes_build();
 	if (extra)

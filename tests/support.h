@@ -139,5 +139,6 @@ Suite *seed_suite(void);     /* tests/test_seed.c */
 Suite *cache_suite(void);    /* tests/test_cache.c */
 Suite *db_suite(void);       /* tests/test_db.c */
 Suite *security_suite(void); /* tests/test_security.c */
+Suite *faults_suite(void);   /* tests/faults/test_faults.c */
 
 #endif

@@ -10,7 +10,9 @@
 --
 -- Arguments: DATA_DIR PAGES PASSWORD WORDS OUT_DIR
 --   DATA_DIR/tokens.txt    "access_token profile_id" per line
---   DATA_DIR/projects.txt  "project_id owner_profile_id" per line ("-": no owner)
+--   DATA_DIR/projects.txt  "project_id owner_profile_id" per line ("-": no
+--                          owner): the projects read
+--   DATA_DIR/vote_projects.txt  the same, for the projects voted on
 --   DATA_DIR/users.txt     "username profile_id" per line
 --   PAGES                  pages of the project list (page size 20)
 --   PASSWORD               the seeded users' password (plain characters)
@@ -43,7 +45,8 @@ local function lines(path)
   return out
 end
 
-local tokens, token_owner, projects, project_owner = {}, {}, {}, {}
+local tokens, token_owner, projects = {}, {}, {}
+local voted, voted_owner = {}, {}
 local usernames, profiles, words = {}, {}, {}
 local pages, password, responses
 local serial = 0
@@ -56,8 +59,11 @@ function init(args)
     tokens[#tokens + 1], token_owner[#token_owner + 1] = token, profile
   end
   for _, line in ipairs(lines(dir .. "/projects.txt")) do
+    projects[#projects + 1] = line:match("^(%S+)")
+  end
+  for _, line in ipairs(lines(dir .. "/vote_projects.txt")) do
     local id, owner = line:match("^(%S+)%s+(%S+)")
-    projects[#projects + 1], project_owner[#project_owner + 1] = id, owner
+    voted[#voted + 1], voted_owner[#voted_owner + 1] = id, owner
   end
   for _, line in ipairs(lines(dir .. "/users.txt")) do
     local name, profile = line:match("^(%S+)%s+(%S+)")
@@ -96,16 +102,16 @@ end
 
 local function vote()
   local i = math.random(#tokens)
-  local j = math.random(#projects)
+  local j = math.random(#voted)
   -- Skip the voter's own projects (that would be 403); bounded by the list.
-  for _ = 1, #projects do
-    if project_owner[j] ~= token_owner[i] then break end
-    j = j % #projects + 1
+  for _ = 1, #voted do
+    if voted_owner[j] ~= token_owner[i] then break end
+    j = j % #voted + 1
   end
   local tag = next_tag()
   local value = math.random(3) == 3 and "down" or "up"
-  in_flight = { kind = "vote", log = token_owner[i] .. " " .. projects[j] .. " " .. tag }
-  return wrk.format("POST", "/api/projects/" .. projects[j] .. "/vote", auth_headers(i),
+  in_flight = { kind = "vote", log = token_owner[i] .. " " .. voted[j] .. " " .. tag }
+  return wrk.format("POST", "/api/projects/" .. voted[j] .. "/vote", auth_headers(i),
     '{"value":"' .. value .. '","body":"' .. tag .. '"}')
 end
 

@@ -2,14 +2,19 @@
 #
 #   make            build $(BUILD)/devsearch, the test binary and the docs page's assets
 #   make run        install deps, build, start a local PostgreSQL, migrate, serve
-#   make test       install deps, build, run the test suite on a throwaway cluster
-#   make asan       same as test, built with ASan/UBSan into build/asan
+#   make test       install deps, build, run the test suite on a throwaway cluster,
+#                   then the C suites again built with ASan/UBSan (LeakSanitizer on)
+#                   into $(BUILD)/asan; the last line counts both runs
+#   make asan       the whole suite built with ASan/UBSan into build/asan only
 #   make fuzz       build the libFuzzer targets (tests/fuzz/) with clang into build/fuzz and
 #                   fuzz each for FUZZ_SECONDS (default 60) from its seed corpus
 #   make stop       stop the local PostgreSQL cluster started by `make run`
 #   make clean      remove build/
 #   make fmt-check  clang-format --dry-run --Werror over the sources
 #   make data-model regenerate docs/data-model.svg from the migrated schema
+#   make soak       minutes of mixed load on the server (SOAK_SECONDS, default 300):
+#                   zero 5xx, no lost write, flat memory (docs/reliability.md);
+#                   not part of `make test`
 #   make bench      the C server against the Django version with wrk, plus the ceilings
 #                   (bench/README.md); not part of `make test`
 #
@@ -86,7 +91,7 @@ TEST_LDLIBS = $(TEST_PKG_LIBS)
 FMT_FILES := $(foreach d,$(SRC_DIRS) tests tests/fuzz tests/faults bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
-.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench
+.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench soak
 .DELETE_ON_ERROR:
 
 all: build
@@ -155,17 +160,31 @@ run:
 	$(MAKE) BUILD=$(BUILD) build
 	BUILD=$(BUILD) scripts/run.sh
 
+# The sanitizer build: any finding (UBSan included) stops the process with an
+# error; scripts/test.sh turns LeakSanitizer on for build directories named *asan*.
+ASAN_VARS := EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1' \
+             EXTRA_LDFLAGS='-fsanitize=address,undefined'
+
+# The JavaScript suites test the HTTP contract, which the sanitizers do not
+# change: under ASan only the C suites run again (scripts/test-all.sh).
 test:
 	scripts/deps.sh
 	scripts/node-deps.sh
 	$(MAKE) BUILD=$(BUILD) build
-	scripts/test.sh $(BUILD)
+	$(MAKE) BUILD=$(BUILD)/asan $(ASAN_VARS) build
+	scripts/test-all.sh $(BUILD) $(BUILD)/asan
 
 asan:
 	scripts/deps.sh
 	scripts/node-deps.sh
-	$(MAKE) BUILD=build/asan EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -O1' EXTRA_LDFLAGS='-fsanitize=address,undefined' build
+	$(MAKE) BUILD=build/asan $(ASAN_VARS) build
 	scripts/test.sh build/asan
+
+soak:
+	scripts/deps.sh
+	scripts/deps.sh wrk
+	$(MAKE) BUILD=$(BUILD) $(BIN)
+	BUILD=$(BUILD) scripts/soak.sh
 
 stop:
 	scripts/pg.sh stop var

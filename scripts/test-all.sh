@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make test`: scripts/test.sh on BUILD_DIR (the C and JavaScript suites), then
+# the C suites again on ASAN_BUILD_DIR (built with ASan/UBSan; LeakSanitizer on),
+# each on its own throwaway cluster, one after the other (the machine may have
+# only 2 cores). The last line adds both runs up: "N passed, M failed".
+set -euo pipefail
+
+if (($# != 2)); then
+  echo "usage: $0 BUILD_DIR ASAN_BUILD_DIR" >&2
+  exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd -P)
+
+out=$(mktemp "${TMPDIR:-/tmp}/devsearch-test-all.XXXXXX")
+trap 'rm -f "$out"' EXIT
+
+passed=0 failed=0 rc=0
+# run_suite LABEL BUILD_DIR [ENV=VALUE...]: its output shown as it comes, its
+# last line ("N passed, M failed") added to the totals.
+run_suite() {
+  local label=$1 build_dir=$2 line p f
+  shift 2
+  echo "== $label"
+  set +e
+  env "$@" "$root/scripts/test.sh" "$build_dir" 2>&1 | tee "$out"
+  local suite_rc=${PIPESTATUS[0]}
+  set -e
+  ((suite_rc == 0)) || rc=1
+  line=$(tail -n 1 "$out")
+  if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+  else
+    # The run stopped before its report: count it as one failure.
+    p=0 f=1
+  fi
+  ((suite_rc == 0 || f > 0)) || f=1
+  passed=$((passed + p)) failed=$((failed + f))
+}
+
+start=$SECONDS
+run_suite "C and JavaScript suites ($1)" "$1"
+run_suite "C suites under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer ($2)" \
+  "$2" TEST_JS=0
+echo "== both runs took $((SECONDS - start)) s"
+((failed == 0)) || rc=1
+echo "$passed passed, $failed failed"
+exit "$rc"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/metrics.h"
 #include "core/response_cache.h"
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
@@ -80,8 +81,11 @@ int http_cache_serve(struct http_ctx *ctx, struct http_cache_request *cr)
 	const char *url = ctx->req->http_url ? ctx->req->http_url : ctx->req->url_path;
 	strbuf_addf(&key, "%s %s", host ? host : "", url ? url : "");
 	cr->key = strbuf_detach(&key);
-	if (!response_cache_get(cache, cr->key, &hit))
+	if (!response_cache_get(cache, cr->key, &hit)) {
+		metrics_count(ctx->app->metrics, METRIC_CACHE_MISSES);
 		return 0;
+	}
+	metrics_count(ctx->app->metrics, METRIC_CACHE_HITS);
 	ulfius_set_binary_body_response(ctx->resp, 200, hit.body, hit.len);
 	http_set_header(ctx, "Content-Type", JSON_TYPE);
 	reply_validated(ctx, hit.etag);

@@ -20,6 +20,7 @@
 #include "api/cache.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "models/db.h"
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
@@ -522,8 +523,13 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 		http_reply_error(&ctx, 400, "invalid_host", "Invalid HTTP_HOST header.");
 	else if (!apply_cors(&ctx, path))
 		route_request(&ctx, path);
-	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status,
-		 now_ms() - started);
+	double elapsed = now_ms() - started;
+	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status, elapsed);
+	if (ctx.app->metrics)
+		/* The pattern, never the path: one series per route, whatever clients send. */
+		metrics_observe_request(ctx.app->metrics,
+					router_index_of(ctx.app->router, ctx.route),
+					(unsigned)response->status, elapsed);
 
 	for (size_t i = 0; i < ctx.nparams; i++)
 		free(ctx.params[i]);

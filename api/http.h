@@ -74,6 +74,8 @@ void router_free(struct router *router);
 void router_add(struct router *router, const struct route *routes, size_t n);
 size_t router_count(const struct router *router);
 const struct route *router_at(const struct router *router, size_t i);
+/* The index of route in router (as router_at), or router_count() if it is not there (NULL). */
+size_t router_index_of(const struct router *router, const struct route *route);
 
 enum route_match { ROUTE_NO_PATH, ROUTE_NO_METHOD, ROUTE_MATCHED };
 

@@ -39,6 +39,14 @@ const struct route *router_at(const struct router *router, size_t i)
 	return i < router->n ? router->routes[i] : NULL;
 }
 
+size_t router_index_of(const struct router *router, const struct route *route)
+{
+	size_t i = 0;
+	while (i < router->n && router->routes[i] != route)
+		i++;
+	return i;
+}
+
 /* Length of the segment starting at s (up to '/' or the end). */
 static size_t segment_len(const char *s)
 {

@@ -16,6 +16,7 @@
 #include "auth/token.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "models/email.h"
 #include "models/profile.h"
 #include "models/reset.h"
@@ -137,6 +138,7 @@ static void post_register(struct http_ctx *ctx)
 	strbuf_release(&body);
 	if (err != APP_OK || (err = db_commit(conn)) != APP_OK)
 		goto fail;
+	metrics_count(ctx->app->metrics, METRIC_EMAILS_QUEUED);
 	j_user = user_with_profile(conn, &user);
 	if (!j_user) {
 		err = APP_ERR_INTERNAL;
@@ -344,6 +346,7 @@ static int lock_live_refresh_or_reply(struct http_ctx *ctx, struct token_claims 
 		if ((err = session_revoke(*conn, state->session_id)) != APP_OK ||
 		    (err = db_commit(*conn)) != APP_OK)
 			goto fail;
+		metrics_count(app->metrics, METRIC_TOKEN_REUSE);
 	}
 	reply_token_error(ctx, BLACKLISTED);
 	goto out;
@@ -380,6 +383,7 @@ static void post_refresh(struct http_ctx *ctx)
 	    (err = session_touch(conn, state.session_id, agent ? agent : "", ip)) != APP_OK ||
 	    (err = db_commit(conn)) != APP_OK)
 		goto fail;
+	metrics_count(app->metrics, METRIC_TOKEN_ROTATIONS);
 	reply_token_pair(ctx, access, refresh);
 	goto out;
 fail:
@@ -624,6 +628,7 @@ static void post_password_reset(struct http_ctx *ctx)
 	struct user user = {0};
 	json_t *j_body;
 	char *email = NULL;
+	int queued = 0;
 	enum app_err err;
 
 	if (http_json_object_or_reply(ctx, &j_body))
@@ -634,13 +639,15 @@ static void post_password_reset(struct http_ctx *ctx)
 	    (err = db_begin(conn)) != APP_OK)
 		goto fail;
 	err = user_find_by_email(conn, email, &user);
-	if (err == APP_OK)
-		err = queue_reset_email(ctx, conn, &user);
+	if (err == APP_OK && (err = queue_reset_email(ctx, conn, &user)) == APP_OK)
+		queued = 1;
 	/* The same answer whether or not the address is known: no account enumeration. */
 	if (err == APP_ERR_NOT_FOUND)
 		err = APP_OK;
 	if (err != APP_OK || (err = db_commit(conn)) != APP_OK)
 		goto fail;
+	if (queued)
+		metrics_count(ctx->app->metrics, METRIC_EMAILS_QUEUED);
 	http_reply_json(ctx, 200, json_pack("{s:s}", "detail", RESET_SENT));
 	goto out;
 fail:

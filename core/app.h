@@ -27,6 +27,7 @@ struct router;
 struct token_keys;
 struct password_hasher;
 struct response_cache;
+struct metrics;
 
 /*
  * Passed as user data to every endpoint. Immutable after start: the pool, the
@@ -40,6 +41,7 @@ struct app {
 	const struct token_keys *keys;
 	struct password_hasher *hasher; /* does its own locking (bounded hashing slots) */
 	struct response_cache *cache;   /* does its own locking; NULL: RESPONSE_CACHE_BYTES=0 */
+	struct metrics *metrics;        /* atomics, no lock; NULL: METRICS=off, nothing counted */
 };
 
 #endif

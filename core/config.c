@@ -6,12 +6,15 @@
 
 #include "core/log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #ifndef DEVSEARCH_SOURCE_DIR
@@ -162,6 +165,112 @@ static void parse_origins(struct config *cfg, struct strbuf *errors)
 	}
 }
 
+/* "10.0.0.0/8", "::1", "127.0.0.1" into *net; 0, or -1 if it is none of those. */
+static int parse_net(const char *text, struct config_net *net)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	long bits;
+
+	if (len == 0 || len >= sizeof(addr))
+		return -1;
+	memcpy(addr, text, len);
+	addr[len] = '\0';
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET, addr, net->addr) == 1)
+		net->family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, net->addr) == 1)
+		net->family = AF_INET6;
+	else
+		return -1;
+	net->prefix_bits = net->family == AF_INET ? 32 : 128;
+	if (!slash)
+		return 0;
+	if (parse_long(slash + 1, &bits) || bits < 0 || bits > net->prefix_bits)
+		return -1;
+	net->prefix_bits = (int)bits;
+	return 0;
+}
+
+/* METRICS and METRICS_ALLOW: who may read GET /metrics, when it is on at all. */
+static void parse_metrics(struct config *cfg, struct strbuf *errors)
+{
+	const char *on = env("METRICS");
+	const char *allow = env("METRICS_ALLOW");
+	const char *p;
+
+	if (on && strcmp(on, "on") && strcmp(on, "off"))
+		strbuf_addf(errors, "METRICS: expected on or off, got \"%s\"\n", on);
+	cfg->metrics = on && !strcmp(on, "on");
+	for (p = allow ? allow : "127.0.0.1,::1"; *p;) {
+		struct config_net net;
+		size_t len;
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		len = strcspn(p, ",");
+		while (len && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (len == 0)
+			continue;
+		char *item = xstrndup(p, len);
+		p += len;
+		if (parse_net(item, &net)) {
+			strbuf_addf(errors,
+				    "METRICS_ALLOW: \"%s\" is not an IP address or network "
+				    "(a.b.c.d[/bits] or an IPv6 address[/bits])\n",
+				    item);
+		} else {
+			cfg->metrics_allow =
+				xrealloc(cfg->metrics_allow,
+					 (cfg->n_metrics_allow + 1) * sizeof(*cfg->metrics_allow));
+			cfg->metrics_allow[cfg->n_metrics_allow++] = net;
+		}
+		free(item);
+	}
+}
+
+/* 1 if the first bits of a and b are equal. */
+static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, (size_t)whole))
+		return 0;
+	if (!rest)
+		return 1;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int config_metrics_allowed(const struct config *cfg, const struct sockaddr *addr)
+{
+	static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	unsigned char bytes[16];
+	int family;
+
+	if (!addr)
+		return 0;
+	if (addr->sa_family == AF_INET) {
+		family = AF_INET;
+		memcpy(bytes, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, 4);
+	} else if (addr->sa_family == AF_INET6) {
+		family = AF_INET6;
+		memcpy(bytes, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr, 16);
+		if (!memcmp(bytes, V4_MAPPED, sizeof(V4_MAPPED))) {
+			family = AF_INET;
+			memmove(bytes, bytes + 12, 4);
+		}
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < cfg->n_metrics_allow; i++) {
+		const struct config_net *net = &cfg->metrics_allow[i];
+		if (net->family == family && prefix_equal(bytes, net->addr, net->prefix_bits))
+			return 1;
+	}
+	return 0;
+}
+
 static long online_cores(void)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -241,6 +350,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	env_duration("LOGIN_THROTTLE_WINDOW", 900, &cfg->throttle_window, errors);
 	env_int("RESPONSE_CACHE_BYTES", 32L * 1024 * 1024, 0, 64L * 1024 * 1024 * 1024,
 		&cfg->response_cache_bytes, errors);
+	parse_metrics(cfg, errors);
 	const char *level = env("LOG_LEVEL");
 	cfg->log_level = level ? log_level_parse(level) : LOG_INFO;
 	if (cfg->log_level < 0) {
@@ -306,5 +416,6 @@ void config_release(struct config *cfg)
 	free(cfg->openapi_file);
 	free(cfg->docs_assets_dir);
 	free(cfg->default_from_email);
+	free(cfg->metrics_allow);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,6 +10,13 @@
 
 #include "core/util.h"
 
+/* One METRICS_ALLOW entry: an address and how many leading bits must match. */
+struct config_net {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network order; 4 bytes used for AF_INET */
+	int prefix_bits;        /* 32 or 128 for a single address */
+};
+
 struct config {
 	char *database_url;   /* NULL: libpq's PG* variables decide */
 	int port;             /* PORT, default 8000 */
@@ -45,6 +52,9 @@ struct config {
 	long throttle_ip;            /* LOGIN_THROTTLE_IP failures per window, default 20 */
 	long throttle_window;        /* LOGIN_THROTTLE_WINDOW seconds, default 15m */
 	long response_cache_bytes;   /* RESPONSE_CACHE_BYTES, default 32 MiB; 0: no cache */
+	int metrics;                 /* METRICS: off (default) or on: GET /metrics */
+	struct config_net *metrics_allow; /* METRICS_ALLOW, default 127.0.0.1,::1 */
+	size_t n_metrics_allow;
 };
 
 /*
@@ -61,6 +71,14 @@ void config_release(struct config *cfg);
 
 /* "300", "300s", "5m", "1h", "1d" -> seconds. 0 on success, -1 if malformed. */
 int config_parse_duration(const char *text, long *seconds);
+
+/*
+ * 1 if addr (a struct sockaddr of AF_INET or AF_INET6; NULL is refused) is
+ * inside one of METRICS_ALLOW's addresses or networks. An IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) is checked as the IPv4 address.
+ */
+struct sockaddr;
+int config_metrics_allowed(const struct config *cfg, const struct sockaddr *addr);
 
 /* 1 if origin is listed in CORS_ALLOWED_ORIGINS. */
 int config_cors_allowed(const struct config *cfg, const char *origin);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/util.h"
 #include "models/email.h"
 
@@ -34,6 +35,7 @@ enum mailer_backend { MAILER_CONSOLE, MAILER_SMTP };
 struct mailer {
 	const struct config *cfg; /* borrowed */
 	struct db_pool *pool;     /* borrowed */
+	struct metrics *metrics;  /* borrowed; NULL: nothing counted */
 	enum mailer_backend backend;
 	char *smtp_url;      /* SMTP_URL without credentials or query, for curl */
 	char *username;      /* percent-decoded, NULL when the URL has none */
@@ -528,6 +530,7 @@ static void mailer_deliver(struct mailer *m, const struct outbox_email *email)
 	if (failed)
 		log_warn("mailer: email %s not sent (attempt %d), will retry: %s", email->id,
 			 email->attempts, error);
+	metrics_count(m->metrics, failed ? METRIC_EMAILS_FAILED : METRIC_EMAILS_SENT);
 	err = db_pool_acquire(m->pool, MAILER_ACQUIRE_MS, &conn);
 	if (err == APP_OK)
 		err = failed ? email_mark_failed(conn, email->id, email->attempts, error)
@@ -613,7 +616,8 @@ static void mailer_free(struct mailer *m)
 	free(m);
 }
 
-int mailer_start(const struct config *cfg, struct db_pool *pool, struct mailer **out)
+int mailer_start(const struct config *cfg, struct db_pool *pool, struct metrics *metrics,
+		 struct mailer **out)
 {
 	struct mailer *m = xcalloc(1, sizeof(*m));
 	pthread_condattr_t attr;
@@ -622,6 +626,7 @@ int mailer_start(const struct config *cfg, struct db_pool *pool, struct mailer *
 	*out = NULL;
 	m->cfg = cfg;
 	m->pool = pool;
+	m->metrics = metrics;
 	if (!strcmp(cfg->email_backend, "smtp")) {
 		m->backend = MAILER_SMTP;
 		if (!cfg->smtp_url) {

@@ -18,12 +18,15 @@ struct mailer;
  * Start the worker thread. It wakes every 500 ms (at once for mailer_stop),
  * claims a batch of due emails and delivers them one by one, borrowing a pool
  * connection only to claim and to record each outcome (never while talking
- * SMTP). cfg and pool are borrowed and must outlive the mailer; with the smtp
+ * SMTP). cfg, pool and metrics (NULL: nothing counted; else sent and failed
+ * deliveries are) are borrowed and must outlive the mailer; with the smtp
  * backend curl_global_init() must have run before any thread started. Returns
  * 0 with *out set (give it to mailer_stop()), or -1 with the reason logged
  * (a bad SMTP_URL, no thread).
  */
-int mailer_start(const struct config *cfg, struct db_pool *pool, struct mailer **out);
+struct metrics;
+int mailer_start(const struct config *cfg, struct db_pool *pool, struct metrics *metrics,
+		 struct mailer **out);
 
 /*
  * Ask the worker to stop, wait for the email in progress (at most the 30 s

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "api/metrics.h"
 #include "api/routes.h"
 #include "auth/password.h"
 #include "auth/token.h"
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "core/mailer.h"
 #include "core/migrate.h"
+#include "core/metrics.h"
 #include "core/response_cache.h"
 #include "core/seed.h"
 #include "core/server.h"
@@ -176,10 +178,14 @@ static int serve(struct config *cfg, int argc, char **argv)
 		goto out;
 
 	router = routes_build();
+	if (cfg->metrics) {
+		metrics_routes(router);
+		app.metrics = metrics_new(router_count(router));
+	}
 	app.router = router;
 	app.cache = response_cache_new((size_t)cfg->response_cache_bytes);
 	if (cache_listener_start(cfg->database_url, app.cache, &listener) ||
-	    mailer_start(cfg, app.pool, &mailer) || server_start(&app, port, &server))
+	    mailer_start(cfg, app.pool, app.metrics, &mailer) || server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",
 		 server_port(server), cfg->http_threads, cfg->db_pool_size);
@@ -193,6 +199,7 @@ out:
 	cache_listener_stop(listener);
 	response_cache_free(app.cache);
 	router_free(router);
+	metrics_free(app.metrics);
 	password_hasher_free(app.hasher);
 	token_keys_free(keys);
 	db_pool_free(app.pool);

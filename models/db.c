@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct db_conn {
 	unsigned long round_trips;
 	long statement_timeout_ms; /* 0: none (migrations, commands) */
 	char last_constraint[64];
+	atomic_ulong *errors; /* the pool's error counts by enum app_err; NULL outside a pool */
 };
 
 struct db_pool {
@@ -36,8 +38,12 @@ struct db_pool {
 	int timeout_ms; /* DB_TIMEOUT: wait for a slot, connect, each statement */
 	int *idle;      /* indexes of free slots */
 	int n_idle;
+	int n_waiting;          /* threads in pool_take_slot waiting for a slot; under lock */
+	unsigned long timeouts; /* acquires that found no slot in time; under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
+	/* Failed statements by error, from any thread: atomics, not under lock. */
+	atomic_ulong errors[DB_ERROR_KINDS];
 };
 
 static const char SQL_PING[] = "SELECT 1";
@@ -193,6 +199,8 @@ static enum app_err check_result(struct db_conn *conn, PGresult *res, const char
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg);
 	if (err == APP_ERR_INTERNAL || err == APP_ERR_UNAVAILABLE)
 		log_error("database: %s failed (%s): %s", what, state ? state : "no SQLSTATE", msg);
+	if (conn->errors)
+		atomic_fetch_add_explicit(&conn->errors[err], 1, memory_order_relaxed);
 	return err;
 }
 
@@ -523,6 +531,8 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, st
 		pool->idle[pool->n_idle++] = size - 1 - i;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->freed, NULL);
+	for (int i = 0; i < DB_ERROR_KINDS; i++)
+		atomic_init(&pool->errors[i], 0);
 
 	/* One connection now, so a wrong DATABASE_URL fails at start, not at the first request. */
 	err = conn_open(database_url, timeout_ms, &pool->conns[0]);
@@ -531,6 +541,7 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, st
 		*out = NULL;
 		return err;
 	}
+	pool->conns[0]->errors = pool->errors;
 	*out = pool;
 	return APP_OK;
 }
@@ -571,12 +582,16 @@ static int pool_take_slot(struct db_pool *pool, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&pool->lock);
+	pool->n_waiting++;
 	while (pool->n_idle == 0) {
 		if (pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline) == ETIMEDOUT)
 			break;
 	}
+	pool->n_waiting--;
 	if (pool->n_idle > 0)
 		slot = pool->idle[--pool->n_idle];
+	else
+		pool->timeouts++;
 	pthread_mutex_unlock(&pool->lock);
 	return slot;
 }
@@ -604,11 +619,16 @@ enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_con
 		return APP_ERR_UNAVAILABLE;
 	}
 	/* Connection work happens outside the pool lock: the slot is ours alone. */
-	if (!pool->conns[slot])
+	if (!pool->conns[slot]) {
 		err = conn_open(pool->database_url, pool->timeout_ms, &pool->conns[slot]);
-	else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK)
+		if (err == APP_OK)
+			pool->conns[slot]->errors = pool->errors;
+	} else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK) {
 		err = conn_reset(pool->conns[slot]);
+	}
 	if (err != APP_OK) {
+		/* No statement ran, so check_result did not count it: a connect failure. */
+		atomic_fetch_add_explicit(&pool->errors[err], 1, memory_order_relaxed);
 		pool_put_slot(pool, slot);
 		return err;
 	}
@@ -650,6 +670,19 @@ unsigned long db_pool_statement_count(struct db_pool *pool)
 unsigned long db_pool_round_trip_count(struct db_pool *pool)
 {
 	return pool_sum(pool, 1);
+}
+
+void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out)
+{
+	pthread_mutex_lock(&pool->lock);
+	out->size = pool->size;
+	out->idle = pool->n_idle;
+	out->in_use = pool->size - pool->n_idle;
+	out->waiting = pool->n_waiting;
+	out->timeouts = pool->timeouts;
+	pthread_mutex_unlock(&pool->lock);
+	for (int i = 0; i < DB_ERROR_KINDS; i++)
+		out->errors[i] = atomic_load_explicit(&pool->errors[i], memory_order_relaxed);
 }
 
 enum app_err db_pool_ping(struct db_pool *pool)

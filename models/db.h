@@ -136,6 +136,23 @@ unsigned long db_pool_statement_count(struct db_pool *pool);
 /* Waits for the server's answer so far, every connection of the pool; for the batching tests. */
 unsigned long db_pool_round_trip_count(struct db_pool *pool);
 
+/* Failed statements are counted by enum app_err, APP_OK..APP_ERR_INTERNAL. */
+#define DB_ERROR_KINDS (APP_ERR_INTERNAL + 1)
+
+/* A snapshot of the pool for GET /metrics. */
+struct db_pool_stats {
+	int size;               /* DB_POOL_SIZE */
+	int in_use;             /* connections lent out */
+	int idle;               /* slots free (open or not yet opened) */
+	int waiting;            /* threads waiting for a slot */
+	unsigned long timeouts; /* acquires that gave up waiting, since start */
+	/* Statements (and connection attempts) that failed, by the error they mapped to. */
+	unsigned long errors[DB_ERROR_KINDS];
+};
+
+/* Fill out with the pool's current counts; takes the pool lock briefly. */
+void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
+
 /* APP_OK if the database answers a trivial query through the pool. */
 enum app_err db_pool_ping(struct db_pool *pool);
 

@@ -14,11 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/metrics.h"
 #include "api/routes.h"
 #include "auth/password.h"
 #include "auth/token.h"
 #include "core/cache_listener.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/response_cache.h"
 #include "core/server.h"
 #include "models/db.h"
@@ -285,6 +287,10 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	ts->router = routes_build();
 	if (extra)
 		router_add(ts->router, extra, n);
+	if (ts->cfg.metrics) {
+		metrics_routes(ts->router);
+		ts->app.metrics = metrics_new(router_count(ts->router));
+	}
 	ts->app.router = ts->router;
 	ts->app.cache = response_cache_new((size_t)ts->cfg.response_cache_bytes);
 	ck_assert_int_eq(cache_listener_start(ts->cfg.database_url, ts->app.cache, &ts->listener),
@@ -299,6 +305,7 @@ void test_server_stop(struct test_server *ts)
 	cache_listener_stop(ts->listener);
 	response_cache_free(ts->app.cache);
 	router_free(ts->router);
+	metrics_free(ts->app.metrics);
 	db_pool_free(ts->app.pool);
 	password_hasher_free(ts->app.hasher);
 	token_keys_free(ts->keys);

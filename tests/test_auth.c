@@ -827,7 +827,7 @@ START_TEST(welcome_and_reset_emails_reach_smtp)
 	setenv("EMAIL_BACKEND", "smtp", 1);
 	setenv("SMTP_URL", smtp_url, 1);
 	test_server_start(&ts, NULL, 0);
-	ck_assert_int_eq(mailer_start(&ts.cfg, ts.app.pool, &mailer), 0);
+	ck_assert_int_eq(mailer_start(&ts.cfg, ts.app.pool, ts.app.metrics, &mailer), 0);
 
 	test_register(&ts, &a, "smtp");
 	ck_assert_msg(wait_for_mail(&listener, a.email, 1) == 0, "no welcome email");

@@ -130,7 +130,7 @@ static void mailer_up(struct mailer_fixture *fx, const char *backend, const char
 	ck_assert_int_eq(
 		db_pool_open(fx->cfg.database_url, 2, (int)fx->cfg.db_timeout_ms, &fx->pool),
 		APP_OK);
-	ck_assert_int_eq(mailer_start(&fx->cfg, fx->pool, &fx->mailer), 0);
+	ck_assert_int_eq(mailer_start(&fx->cfg, fx->pool, NULL, &fx->mailer), 0);
 }
 
 static void mailer_down(struct mailer_fixture *fx)
@@ -541,12 +541,12 @@ START_TEST(bad_smtp_settings_refuse_to_start)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		free(cfg.smtp_url);
 		cfg.smtp_url = xstrdup(bad[i]);
-		ck_assert_msg(mailer_start(&cfg, NULL, &mailer) == -1, "%s accepted", bad[i]);
+		ck_assert_msg(mailer_start(&cfg, NULL, NULL, &mailer) == -1, "%s accepted", bad[i]);
 		ck_assert_ptr_null(mailer);
 	}
 	free(cfg.smtp_url);
 	cfg.smtp_url = NULL;
-	ck_assert_int_eq(mailer_start(&cfg, NULL, &mailer), -1);
+	ck_assert_int_eq(mailer_start(&cfg, NULL, NULL, &mailer), -1);
 	mailer_stop(NULL);
 	config_release(&cfg);
 	strbuf_release(&errors);

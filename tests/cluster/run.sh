@@ -128,6 +128,7 @@ free_port() { # VAR: set to the next free port
   printf -v "$1" '%s' "$next_port"
   next_port=$((next_port + 1))
 }
+P_PRIMARY="" P_REPLICA="" P_BOUNCER="" P_A="" P_B="" P_NGINX=""
 for var in P_PRIMARY P_REPLICA P_BOUNCER P_A P_B P_NGINX; do free_port "$var"; done
 
 show_log() {
@@ -239,12 +240,14 @@ THROTTLE=3
 mkdir -p "$tmp/media"
 server_env=(env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER -u PGPASSWORD -u PGSERVICE
   "${db_env[@]}" JWT_SECRET="$(head -c 48 /dev/urandom | base64 -w0)" LOG_LEVEL=warn
-  LOGIN_THROTTLE_USERNAME=$THROTTLE LOGIN_THROTTLE_IP=1000000 ACCESS_TOKEN_LIFETIME=10m
+  "LOGIN_THROTTLE_USERNAME=$THROTTLE" LOGIN_THROTTLE_IP=1000000 ACCESS_TOKEN_LIFETIME=10m
   HTTP_THREADS=4 DB_POOL_SIZE=5 MEDIA_ROOT="$tmp/media" EMAIL_BACKEND=console
   MIGRATIONS_DIR="$root/sql")
 
 # start_instance NAME PORT: migrate, then serve; its PID in the variable pid_NAME.
+pid_a="" # and pid_b: set by start_instance
 start_instance() {
+  # shellcheck disable=SC2016  # expanded by the inner shell
   "${server_env[@]}" bash -c '"$1" migrate >"$2.migrate.log" 2>&1 || exit 3
     exec "$1" serve --port "$3"' _ "$devsearch" "$tmp/$1" "$2" >"$tmp/$1.log" 2>&1 &
   pids+=($!)

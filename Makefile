@@ -15,6 +15,9 @@
 #   make soak       minutes of mixed load on the server (SOAK_SECONDS, default 300):
 #                   zero 5xx, no lost write, flat memory (docs/reliability.md);
 #                   not part of `make test`
+#   make test-cluster  two servers behind nginx, PgBouncer, a primary and a streaming
+#                   replica on 127.0.0.1 (tests/cluster/run.sh, docs/deploy.md); also
+#                   part of `make test`
 #   make bench      the C server against the Django version with wrk, plus the ceilings
 #                   (bench/README.md); not part of `make test`
 #
@@ -91,7 +94,7 @@ TEST_LDLIBS = $(TEST_PKG_LIBS)
 FMT_FILES := $(foreach d,$(SRC_DIRS) tests tests/fuzz tests/faults bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
-.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench soak
+.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench soak test-cluster
 .DELETE_ON_ERROR:
 
 all: build
@@ -185,6 +188,11 @@ soak:
 	scripts/deps.sh wrk
 	$(MAKE) BUILD=$(BUILD) $(BIN)
 	BUILD=$(BUILD) scripts/soak.sh
+
+test-cluster:
+	scripts/deps.sh
+	$(MAKE) BUILD=$(BUILD) $(BIN)
+	BUILD=$(BUILD) tests/cluster/run.sh
 
 stop:
 	scripts/pg.sh stop var

@@ -28,6 +28,9 @@ PACKAGES=(
   clang
   libclang-rt-dev
   ca-certificates
+  nginx
+  pgbouncer
+  wrk
 )
 
 # With arguments, those packages instead (scripts/bench-deps.sh passes its own list).

@@ -2,7 +2,9 @@
 # `make test`: scripts/test.sh on BUILD_DIR (the C and JavaScript suites), then
 # the C suites again on ASAN_BUILD_DIR (built with ASan/UBSan; LeakSanitizer on),
 # each on its own throwaway cluster, one after the other (the machine may have
-# only 2 cores). The last line adds both runs up: "N passed, M failed".
+# only 2 cores), then tests/cluster/run.sh on BUILD_DIR (two servers behind nginx,
+# PgBouncer and a streaming replica; about two minutes; TEST_CLUSTER=0 skips it).
+# The last line adds all the runs up: "N passed, M failed".
 set -euo pipefail
 
 if (($# != 2)); then
@@ -15,14 +17,19 @@ out=$(mktemp "${TMPDIR:-/tmp}/devsearch-test-all.XXXXXX")
 trap 'rm -f "$out"' EXIT
 
 passed=0 failed=0 rc=0
-# run_suite LABEL BUILD_DIR [ENV=VALUE...]: its output shown as it comes, its
-# last line ("N passed, M failed") added to the totals.
+# run_suite LABEL BUILD_DIR [ENV=VALUE...]: scripts/test.sh, its output shown as
+# it comes, its last line ("N passed, M failed") added to the totals.
 run_suite() {
-  local label=$1 build_dir=$2 line p f
-  shift 2
+  run_script "$1" "$root/scripts/test.sh" "$2" "${@:3}"
+}
+# run_script LABEL SCRIPT BUILD_DIR [ENV=VALUE...]: the same for any script taking
+# a build directory (as its argument and as BUILD).
+run_script() {
+  local label=$1 script=$2 build_dir=$3 line p f
+  shift 3
   echo "== $label"
   set +e
-  env "$@" "$root/scripts/test.sh" "$build_dir" 2>&1 | tee "$out"
+  env BUILD="$build_dir" "$@" "$script" "$build_dir" 2>&1 | tee "$out"
   local suite_rc=${PIPESTATUS[0]}
   set -e
   ((suite_rc == 0)) || rc=1
@@ -42,7 +49,11 @@ run_suite "C and JavaScript suites ($1)" "$1"
 # The fuzz targets carry these sanitizers already: their smoke runs once, above.
 run_suite "C suites under AddressSanitizer, UndefinedBehaviorSanitizer and LeakSanitizer ($2)" \
   "$2" TEST_JS=0 FUZZ_SMOKE_SECONDS=0
-echo "== both runs took $((SECONDS - start)) s"
+if [[ ${TEST_CLUSTER:-1} != 0 ]]; then
+  run_script "Cluster: two servers, nginx, PgBouncer, a replica ($1)" \
+    "$root/tests/cluster/run.sh" "$1"
+fi
+echo "== all runs took $((SECONDS - start)) s"
 ((failed == 0)) || rc=1
 echo "$passed passed, $failed failed"
 exit "$rc"

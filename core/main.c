@@ -164,7 +164,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (db_pool_open(cfg->database_url, cfg->db_pool_size, (int)cfg->db_timeout_ms,
-			 &app.pool) != APP_OK) {
+			 cfg->db_prepared_statements ? 0 : DB_NO_PREPARE, &app.pool) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}
@@ -178,7 +178,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	router = routes_build();
 	app.router = router;
 	app.cache = response_cache_new((size_t)cfg->response_cache_bytes);
-	if (cache_listener_start(cfg->database_url, app.cache, &listener) ||
+	if (cache_listener_start(cfg->database_direct_url, app.cache, &listener) ||
 	    mailer_start(cfg, app.pool, &mailer) || server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",

@@ -26,6 +26,7 @@ struct db_conn {
 	unsigned long statements;
 	unsigned long round_trips;
 	long statement_timeout_ms; /* 0: none (migrations, commands) */
+	int no_prepare;            /* DB_NO_PREPARE: unnamed statements, no session state */
 	char last_constraint[64];
 };
 
@@ -34,6 +35,7 @@ struct db_pool {
 	struct db_conn **conns; /* NULL where not yet opened */
 	int size;
 	int timeout_ms; /* DB_TIMEOUT: wait for a slot, connect, each statement */
+	unsigned flags; /* DB_NO_PREPARE */
 	int *idle;      /* indexes of free slots */
 	int n_idle;
 	pthread_mutex_t lock;
@@ -98,17 +100,24 @@ static enum app_err conn_setup(struct db_conn *conn)
 	const char *params[] = {ms};
 
 	PQsetNoticeProcessor(conn->pg, notice_to_log, NULL);
-	if (!conn->statement_timeout_ms)
+	/*
+	 * Behind a transaction pooler a session setting would stick to whichever
+	 * server connection ran it, for other clients too: db_begin() sets the
+	 * timeout per transaction instead.
+	 */
+	if (!conn->statement_timeout_ms || conn->no_prepare)
 		return APP_OK;
 	snprintf(ms, sizeof(ms), "%ld", conn->statement_timeout_ms);
 	return exec_once(conn, SQL_STATEMENT_TIMEOUT, 1, params, NULL, NULL, NULL);
 }
 
-static enum app_err conn_open(const char *database_url, long timeout_ms, struct db_conn **out)
+static enum app_err conn_open(const char *database_url, long timeout_ms, unsigned flags,
+			      struct db_conn **out)
 {
 	struct db_conn *conn = xcalloc(1, sizeof(*conn));
 	conn->database_url = database_url ? xstrdup(database_url) : NULL;
 	conn->statement_timeout_ms = timeout_ms;
+	conn->no_prepare = (flags & DB_NO_PREPARE) != 0;
 	conn->pg = connect_pg(database_url, timeout_ms ? (int)((timeout_ms + 999) / 1000) : 5);
 	if (PQstatus(conn->pg) != CONNECTION_OK) {
 		log_error("database: cannot connect: %s", PQerrorMessage(conn->pg));
@@ -127,7 +136,7 @@ static enum app_err conn_open(const char *database_url, long timeout_ms, struct 
 
 enum app_err db_conn_open(const char *database_url, struct db_conn **out)
 {
-	return conn_open(database_url, 0, out);
+	return conn_open(database_url, 0, 0, out);
 }
 
 void db_conn_free(struct db_conn *conn)
@@ -203,6 +212,9 @@ static enum app_err check_result(struct db_conn *conn, PGresult *res, const char
 static int statement_name(const struct db_conn *conn, const char *sql, char name[16])
 {
 	size_t i;
+	/* A transaction pooler may run the next statement on another server connection. */
+	if (conn->no_prepare)
+		return -1;
 	for (i = 0; i < conn->n_prepared; i++)
 		if (conn->prepared[i] == sql)
 			break;
@@ -421,10 +433,15 @@ static enum app_err exec_simple(struct db_conn *conn, const char *sql)
 
 enum app_err db_begin(struct db_conn *conn)
 {
-	enum app_err err = exec_simple(conn, "BEGIN");
+	char begin[64] = "BEGIN";
+	/* Same round trip; SET LOCAL ends with the transaction, so no pooled session keeps it. */
+	if (conn->no_prepare && conn->statement_timeout_ms)
+		snprintf(begin, sizeof(begin), "BEGIN; SET LOCAL statement_timeout = %ld",
+			 conn->statement_timeout_ms);
+	enum app_err err = exec_simple(conn, begin);
 	if (err == APP_ERR_UNAVAILABLE && PQstatus(conn->pg) != CONNECTION_OK &&
 	    conn_reset(conn) == APP_OK)
-		err = exec_simple(conn, "BEGIN");
+		err = exec_simple(conn, begin);
 	if (err == APP_OK)
 		conn->in_transaction = 1;
 	return err;
@@ -509,7 +526,8 @@ enum app_err db_notifications(struct db_conn *conn, unsigned *count)
 	return APP_OK;
 }
 
-enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, struct db_pool **out)
+enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, unsigned flags,
+			  struct db_pool **out)
 {
 	struct db_pool *pool = xcalloc(1, sizeof(*pool));
 	enum app_err err;
@@ -517,6 +535,7 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, st
 	pool->database_url = database_url ? xstrdup(database_url) : NULL;
 	pool->size = size;
 	pool->timeout_ms = timeout_ms;
+	pool->flags = flags;
 	pool->conns = xcalloc((size_t)size, sizeof(*pool->conns));
 	pool->idle = xcalloc((size_t)size, sizeof(*pool->idle));
 	for (int i = 0; i < size; i++)
@@ -525,7 +544,7 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, st
 	pthread_cond_init(&pool->freed, NULL);
 
 	/* One connection now, so a wrong DATABASE_URL fails at start, not at the first request. */
-	err = conn_open(database_url, timeout_ms, &pool->conns[0]);
+	err = conn_open(database_url, timeout_ms, flags, &pool->conns[0]);
 	if (err != APP_OK) {
 		db_pool_free(pool);
 		*out = NULL;
@@ -605,7 +624,8 @@ enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_con
 	}
 	/* Connection work happens outside the pool lock: the slot is ours alone. */
 	if (!pool->conns[slot])
-		err = conn_open(pool->database_url, pool->timeout_ms, &pool->conns[slot]);
+		err = conn_open(pool->database_url, pool->timeout_ms, pool->flags,
+				&pool->conns[slot]);
 	else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK)
 		err = conn_reset(pool->conns[slot]);
 	if (err != APP_OK) {

@@ -108,14 +108,24 @@ int db_conn_socket(const struct db_conn *conn);
 enum app_err db_notifications(struct db_conn *conn, unsigned *count);
 
 /*
+ * db_pool_open() flag for a transaction pooler (PgBouncer, pool_mode =
+ * transaction) in front of the database: every statement is unnamed (no
+ * PREPARE), and the statement timeout is set per transaction (SET LOCAL in
+ * db_begin) instead of per session; statements outside a transaction then
+ * rely on the server's or the pooler's own limit (docs/deploy.md).
+ */
+#define DB_NO_PREPARE 1u
+
+/*
  * A pool of size connections. Opening fails (APP_ERR_UNAVAILABLE) only if the
  * first connection cannot be made; the others are made on first use.
  * timeout_ms (DB_TIMEOUT) bounds each connection attempt (libpq's
  * connect_timeout, whole seconds, at least 2) and each statement
  * (statement_timeout; a statement cut short is APP_ERR_UNAVAILABLE), and is
- * the wait of db_pool_acquire(..., DB_POOL_WAIT, ...).
+ * the wait of db_pool_acquire(..., DB_POOL_WAIT, ...). flags: 0 or DB_NO_PREPARE.
  */
-enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, struct db_pool **out);
+enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, unsigned flags,
+			  struct db_pool **out);
 void db_pool_free(struct db_pool *pool);
 
 /* db_pool_acquire()'s timeout_ms for "the pool's own timeout" (DB_TIMEOUT). */

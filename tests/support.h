@@ -140,5 +140,6 @@ Suite *cache_suite(void);    /* tests/test_cache.c */
 Suite *db_suite(void);       /* tests/test_db.c */
 Suite *security_suite(void); /* tests/test_security.c */
 Suite *faults_suite(void);   /* tests/faults/test_faults.c */
+Suite *topology_suite(void); /* tests/test_topology.c */
 
 #endif

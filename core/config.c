@@ -181,6 +181,8 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	 * commands) connects here instead.
 	 */
 	cfg->database_direct_url = env_dup("DATABASE_DIRECT_URL", cfg->database_url);
+	cfg->database_replica_url = env_dup("DATABASE_REPLICA_URL", NULL);
+	env_duration("REPLICA_READ_YOUR_WRITES", 30, &cfg->replica_read_your_writes, errors);
 	const char *prepared = env("DB_PREPARED_STATEMENTS");
 	cfg->db_prepared_statements = 1;
 	if (prepared && !strcmp(prepared, "off"))
@@ -306,6 +308,7 @@ void config_release(struct config *cfg)
 {
 	free(cfg->database_url);
 	free(cfg->database_direct_url);
+	free(cfg->database_replica_url);
 	for (size_t i = 0; i < cfg->n_cors_origins; i++)
 		free(cfg->cors_origins[i]);
 	free(cfg->cors_origins);

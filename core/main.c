@@ -168,6 +168,11 @@ static int serve(struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}
+	if (cfg->database_replica_url &&
+	    db_pool_open(cfg->database_replica_url, cfg->db_pool_size, (int)cfg->db_timeout_ms,
+			 DB_REPLICA | (cfg->db_prepared_statements ? 0 : DB_NO_PREPARE),
+			 &app.replica) != APP_OK)
+		goto out;
 	if (db_pool_acquire(app.pool, 5000, &conn) != APP_OK)
 		goto out;
 	int current = migrate_check_current(conn, cfg->migrations_dir);
@@ -195,6 +200,7 @@ out:
 	router_free(router);
 	password_hasher_free(app.hasher);
 	token_keys_free(keys);
+	db_pool_free(app.replica);
 	db_pool_free(app.pool);
 	strbuf_release(&errors);
 	return ret;

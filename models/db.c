@@ -5,6 +5,7 @@
 #include "models/db.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 
 #include "core/log.h"
 #include "core/util.h"
+
+/* Seconds a replica found unreachable is left alone before it is tried again. */
+#define DB_REPLICA_RETRY_S 5
 
 /* More distinct statements than the whole API has; past it we run unprepared. */
 #define DB_MAX_PREPARED 512
@@ -34,15 +38,20 @@ struct db_pool {
 	char *database_url;
 	struct db_conn **conns; /* NULL where not yet opened */
 	int size;
-	int timeout_ms; /* DB_TIMEOUT: wait for a slot, connect, each statement */
-	unsigned flags; /* DB_NO_PREPARE */
-	int *idle;      /* indexes of free slots */
+	int timeout_ms;    /* DB_TIMEOUT: wait for a slot, connect, each statement */
+	unsigned flags;    /* DB_NO_PREPARE, DB_REPLICA */
+	time_t down_until; /* DB_REPLICA: after a failed connection, not tried before this */
+	int *idle;         /* indexes of free slots */
 	int n_idle;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 };
 
 static const char SQL_PING[] = "SELECT 1";
+static const char SQL_PRIMARY_LSN[] = "SELECT pg_current_wal_insert_lsn()::text";
+/* NULL (not a standby, or nothing replayed yet) counts as behind. */
+static const char SQL_REPLAYED[] =
+	"SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)::int";
 /* A session setting, so it survives nothing but this connection: set again after a reset. */
 static const char SQL_STATEMENT_TIMEOUT[] = "SELECT set_config('statement_timeout', $1, false)";
 
@@ -545,6 +554,12 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, un
 
 	/* One connection now, so a wrong DATABASE_URL fails at start, not at the first request. */
 	err = conn_open(database_url, timeout_ms, flags, &pool->conns[0]);
+	/* A replica that is down at start is only a slower start for reads, not a failure. */
+	if (err != APP_OK && (flags & DB_REPLICA)) {
+		log_warn("database: replica unreachable at start; reads go to the primary");
+		pool->down_until = time(NULL) + DB_REPLICA_RETRY_S;
+		err = APP_OK;
+	}
 	if (err != APP_OK) {
 		db_pool_free(pool);
 		*out = NULL;
@@ -608,11 +623,41 @@ static void pool_put_slot(struct db_pool *pool, int slot)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+/* DB_REPLICA: 1 while a recent failure says not to try the server yet. */
+static int pool_resting(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	int resting = pool->down_until > time(NULL);
+	pthread_mutex_unlock(&pool->lock);
+	return resting;
+}
+
+static void pool_mark_down(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->down_until = time(NULL) + DB_REPLICA_RETRY_S;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/*
+ * DB_REPLICA: an idle connection has nothing to read unless the server went
+ * away (its goodbye, or the end of the stream). Anything there: reconnect now,
+ * rather than let the next statement fail on it.
+ */
+static int conn_looks_lost(const struct db_conn *conn)
+{
+	struct pollfd pfd = {.fd = PQsocket(conn->pg), .events = POLLIN};
+	return PQstatus(conn->pg) != CONNECTION_OK || pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
 enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_conn **out)
 {
 	enum app_err err = APP_OK;
 	int slot;
 
+	*out = NULL;
+	if ((pool->flags & DB_REPLICA) && pool_resting(pool))
+		return APP_ERR_UNAVAILABLE;
 	if (timeout_ms == DB_POOL_WAIT)
 		timeout_ms = pool->timeout_ms;
 	slot = pool_take_slot(pool, timeout_ms);
@@ -626,9 +671,12 @@ enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_con
 	if (!pool->conns[slot])
 		err = conn_open(pool->database_url, pool->timeout_ms, pool->flags,
 				&pool->conns[slot]);
-	else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK)
+	else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK ||
+		 ((pool->flags & DB_REPLICA) && conn_looks_lost(pool->conns[slot])))
 		err = conn_reset(pool->conns[slot]);
 	if (err != APP_OK) {
+		if (pool->flags & DB_REPLICA)
+			pool_mark_down(pool);
 		pool_put_slot(pool, slot);
 		return err;
 	}
@@ -680,6 +728,42 @@ enum app_err db_pool_ping(struct db_pool *pool)
 		err = db_exec(conn, SQL_PING, 0, NULL, NULL);
 	db_pool_release(pool, conn);
 	return err;
+}
+
+int db_lsn_is_valid(const char *lsn)
+{
+	/* pg_lsn's text form: 1 to 8 hex digits, '/', 1 to 8 hex digits. */
+	static const char HEX[] = "0123456789abcdefABCDEF";
+	size_t high = lsn ? strspn(lsn, HEX) : 0;
+	if (high < 1 || high > 8 || lsn[high] != '/')
+		return 0;
+	size_t low = strspn(lsn + high + 1, HEX);
+	return low >= 1 && low <= 8 && lsn[high + 1 + low] == '\0';
+}
+
+enum app_err db_pool_primary_lsn(struct db_pool *pool, char lsn[DB_LSN_SIZE])
+{
+	struct db_conn *conn = NULL;
+	PGresult *res = NULL;
+	enum app_err err = db_pool_acquire(pool, DB_POOL_WAIT, &conn);
+	if (err == APP_OK)
+		err = db_exec(conn, SQL_PRIMARY_LSN, 0, NULL, &res);
+	if (err == APP_OK)
+		snprintf(lsn, DB_LSN_SIZE, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	db_pool_release(pool, conn);
+	return err;
+}
+
+int db_replayed(struct db_conn *conn, const char *lsn)
+{
+	PGresult *res = NULL;
+	const char *params[] = {lsn};
+	int replayed = 0;
+	if (db_lsn_is_valid(lsn) && db_exec(conn, SQL_REPLAYED, 1, params, &res) == APP_OK)
+		replayed = !strcmp(PQgetvalue(res, 0, 0), "1");
+	PQclear(res);
+	return replayed;
 }
 
 void db_like_pattern(struct strbuf *sb, const char *text)

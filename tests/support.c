@@ -283,6 +283,11 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 		db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size, (int)ts->cfg.db_timeout_ms,
 			     ts->cfg.db_prepared_statements ? 0 : DB_NO_PREPARE, &ts->app.pool),
 		APP_OK);
+	if (ts->cfg.database_replica_url)
+		ck_assert_int_eq(db_pool_open(ts->cfg.database_replica_url, ts->cfg.db_pool_size,
+					      (int)ts->cfg.db_timeout_ms, DB_REPLICA,
+					      &ts->app.replica),
+				 APP_OK);
 	ts->router = routes_build();
 	if (extra)
 		router_add(ts->router, extra, n);
@@ -300,6 +305,7 @@ void test_server_stop(struct test_server *ts)
 	cache_listener_stop(ts->listener);
 	response_cache_free(ts->app.cache);
 	router_free(ts->router);
+	db_pool_free(ts->app.replica);
 	db_pool_free(ts->app.pool);
 	password_hasher_free(ts->app.hasher);
 	token_keys_free(ts->keys);

@@ -93,10 +93,10 @@ static const char *client_write_lsn(const struct http_ctx *ctx)
 
 /*
  * A replica connection for a request that only reads, or NULL for the
- * primary: no replica, a write (or a ROUTE_PRIMARY read), an answer the response cache will keep
- * (filled from the primary, or a lagging replica's answer would be kept
- * after the write's invalidation), the replica down, or not yet at the
- * position the client last wrote at (read-your-writes).
+ * primary: no replica, a write (or a ROUTE_PRIMARY read), an answer the
+ * response cache will keep (filled from the primary, or a lagging replica's
+ * answer would be kept after the write's invalidation), the replica down, or
+ * not yet at the position the client last wrote at (read-your-writes).
  */
 static struct db_conn *replica_conn(struct http_ctx *ctx)
 {

@@ -78,8 +78,54 @@ void http_set_header(struct http_ctx *ctx, const char *name, const char *value)
 	u_map_put(ctx->resp->map_header, name, value);
 }
 
+static int method_only_reads(const char *method)
+{
+	return !strcmp(method, "GET") || !strcmp(method, "HEAD");
+}
+
+/* The WAL position the client last wrote at: the X-Primary-LSN header, else the cookie. */
+static const char *client_write_lsn(const struct http_ctx *ctx)
+{
+	const char *lsn = http_header(ctx, HTTP_LSN_HEADER);
+	if (!lsn && ctx->req->map_cookie)
+		lsn = u_map_get(ctx->req->map_cookie, HTTP_LSN_COOKIE);
+	return lsn;
+}
+
+/*
+ * A replica connection for a request that only reads, or NULL for the
+ * primary: no replica, a write (or a ROUTE_PRIMARY read), an answer the
+ * response cache will keep (filled from the primary, or a lagging replica's
+ * answer would be kept after the write's invalidation), the replica down, or
+ * not yet at the position the client last wrote at (read-your-writes).
+ */
+static struct db_conn *replica_conn(struct http_ctx *ctx)
+{
+	struct db_conn *conn = NULL;
+	const char *lsn;
+
+	if (!ctx->app->replica || !method_only_reads(ctx->req->http_verb) ||
+	    (ctx->route->flags & ROUTE_PRIMARY))
+		return NULL;
+	if (ctx->app->cache && (ctx->route->flags & ROUTE_CACHED) &&
+	    !http_header(ctx, "Authorization"))
+		return NULL;
+	if (db_pool_acquire(ctx->app->replica, DB_POOL_WAIT, &conn) != APP_OK)
+		return NULL;
+	if ((lsn = client_write_lsn(ctx)) && !db_replayed(conn, lsn)) {
+		db_pool_release(ctx->app->replica, conn);
+		return NULL;
+	}
+	return conn;
+}
+
 int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn)
 {
+	if ((*conn = replica_conn(ctx))) {
+		ctx->db_pool = ctx->app->replica;
+		return 0;
+	}
+	ctx->db_pool = ctx->app->pool;
 	enum app_err err = db_pool_acquire(ctx->app->pool, DB_POOL_WAIT, conn);
 	if (err != APP_OK) {
 		http_reply_app_error(ctx, err);
@@ -90,7 +136,28 @@ int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn)
 
 void http_db_release(struct http_ctx *ctx, struct db_conn *conn)
 {
-	db_pool_release(ctx->app->pool, conn);
+	db_pool_release(ctx->db_pool ? ctx->db_pool : ctx->app->pool, conn);
+}
+
+/*
+ * After a successful write with a replica configured: hand the client the
+ * primary's WAL position, so that its next reads wait for a replica that has
+ * it (header for API clients, cookie for browsers and cookie jars; the
+ * cookie lasts REPLICA_READ_YOUR_WRITES).
+ */
+static void mark_write_position(struct http_ctx *ctx)
+{
+	char lsn[DB_LSN_SIZE], cookie[128];
+
+	if (!ctx->app->replica || method_only_reads(ctx->req->http_verb) ||
+	    ctx->resp->status < 200 || ctx->resp->status > 299)
+		return;
+	if (db_pool_primary_lsn(ctx->app->pool, lsn) != APP_OK)
+		return;
+	http_set_header(ctx, HTTP_LSN_HEADER, lsn);
+	snprintf(cookie, sizeof(cookie), "%s=%s; Max-Age=%ld; Path=/; HttpOnly; SameSite=Lax",
+		 HTTP_LSN_COOKIE, lsn, ctx->app->cfg->replica_read_your_writes);
+	http_set_header(ctx, "Set-Cookie", cookie);
 }
 
 static int dump_to_strbuf(const char *buffer, size_t size, void *data)
@@ -438,6 +505,7 @@ static void run_handler(struct http_ctx *ctx)
 		return;
 	}
 	ctx->route->handler(ctx);
+	mark_write_position(ctx);
 }
 
 static void route_request(struct http_ctx *ctx, const char *path)

@@ -31,6 +31,8 @@ enum route_flags {
 	ROUTE_CACHED = 16,  /* a public GET whose anonymous answers the response cache keeps */
 	/* Writes only what no cached answer shows (tokens, sessions, messages): a 2xx keeps the cache. */
 	ROUTE_KEEPS_CACHE = 32,
+	/* A GET that also writes (reading a message marks it read): never on the replica. */
+	ROUTE_PRIMARY = 64,
 };
 
 /*
@@ -53,6 +55,10 @@ struct route {
 	unsigned flags;
 };
 
+/* Where a client's last write ended on the primary (docs/deploy.md, "Read replicas"). */
+#define HTTP_LSN_HEADER "X-Primary-LSN"
+#define HTTP_LSN_COOKIE "primary_lsn"
+
 /* Per-request state; lives on the dispatcher's stack for one request. */
 struct http_ctx {
 	const struct _u_request *req;
@@ -61,8 +67,9 @@ struct http_ctx {
 	const struct route *route;
 	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order, owned */
 	size_t nparams;
-	json_t *j_body;        /* parsed body, owned; see http_json_object_or_reply */
-	struct auth_user user; /* who the request is from (user.authenticated) */
+	json_t *j_body;          /* parsed body, owned; see http_json_object_or_reply */
+	struct auth_user user;   /* who the request is from (user.authenticated) */
+	struct db_pool *db_pool; /* the pool http_db_or_reply() borrowed from */
 	int replied;
 };
 

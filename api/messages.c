@@ -146,7 +146,7 @@ static void delete_message(struct http_ctx *ctx)
 static const struct route messages_table[] = {
 	{"POST", "/api/profiles/{id}/messages", post_message, ROUTE_PUBLIC | ROUTE_KEEPS_CACHE},
 	{"GET", "/api/inbox", get_inbox, ROUTE_LOGIN},
-	{"GET", "/api/inbox/{id}", get_message, ROUTE_LOGIN},
+	{"GET", "/api/inbox/{id}", get_message, ROUTE_LOGIN | ROUTE_PRIMARY},
 	{"DELETE", "/api/inbox/{id}", delete_message, ROUTE_LOGIN | ROUTE_KEEPS_CACHE},
 };
 

@@ -37,6 +37,7 @@ struct metrics;
 struct app {
 	const struct config *cfg;
 	struct db_pool *pool;
+	struct db_pool *replica; /* DATABASE_REPLICA_URL's pool for reads; NULL: none */
 	const struct router *router;
 	const struct token_keys *keys;
 	struct password_hasher *hasher; /* does its own locking (bounded hashing slots) */

@@ -284,6 +284,21 @@ int config_load(struct config *cfg, struct strbuf *errors)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->database_url = env_dup("DATABASE_URL", NULL);
+	/*
+	 * Behind a transaction pooler, what needs a session of its own (the
+	 * migrations' advisory lock, the cache listener's LISTEN, the one-off
+	 * commands) connects here instead.
+	 */
+	cfg->database_direct_url = env_dup("DATABASE_DIRECT_URL", cfg->database_url);
+	cfg->database_replica_url = env_dup("DATABASE_REPLICA_URL", NULL);
+	env_duration("REPLICA_READ_YOUR_WRITES", 30, &cfg->replica_read_your_writes, errors);
+	const char *prepared = env("DB_PREPARED_STATEMENTS");
+	cfg->db_prepared_statements = 1;
+	if (prepared && !strcmp(prepared, "off"))
+		cfg->db_prepared_statements = 0;
+	else if (prepared && strcmp(prepared, "on"))
+		strbuf_addf(errors, "DB_PREPARED_STATEMENTS: expected on or off, got \"%s\"\n",
+			    prepared);
 	env_int("PORT", 8000, 0, 65535, &v, errors);
 	cfg->port = (int)v;
 	/*
@@ -402,6 +417,8 @@ int config_cors_allowed(const struct config *cfg, const char *origin)
 void config_release(struct config *cfg)
 {
 	free(cfg->database_url);
+	free(cfg->database_direct_url);
+	free(cfg->database_replica_url);
 	for (size_t i = 0; i < cfg->n_cors_origins; i++)
 		free(cfg->cors_origins[i]);
 	free(cfg->cors_origins);

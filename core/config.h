@@ -18,11 +18,15 @@ struct config_net {
 };
 
 struct config {
-	char *database_url;   /* NULL: libpq's PG* variables decide */
-	int port;             /* PORT, default 8000 */
-	int http_threads;     /* HTTP_THREADS, default: number of cores */
-	int db_pool_size;     /* DB_POOL_SIZE, default: HTTP_THREADS + 1 */
-	long max_body_bytes;  /* MAX_BODY_BYTES, default 1 MiB */
+	char *database_url;        /* NULL: libpq's PG* variables decide */
+	char *database_direct_url; /* DATABASE_DIRECT_URL: migrations, LISTEN; default DATABASE_URL */
+	char *database_replica_url;    /* DATABASE_REPLICA_URL: reads go there; NULL: no replica */
+	long replica_read_your_writes; /* REPLICA_READ_YOUR_WRITES seconds, default 30 */
+	int db_prepared_statements;    /* DB_PREPARED_STATEMENTS on (1, default) or off (0) */
+	int port;                      /* PORT, default 8000 */
+	int http_threads;              /* HTTP_THREADS, default: number of cores */
+	int db_pool_size;              /* DB_POOL_SIZE, default: HTTP_THREADS + 1 */
+	long max_body_bytes;           /* MAX_BODY_BYTES, default 1 MiB */
 	int shutdown_timeout; /* SHUTDOWN_TIMEOUT seconds to finish in-flight requests, default 30 */
 	long db_timeout_ms;   /* DB_TIMEOUT: pool wait, connect and statement bound, default 5 s */
 	int http_max_connections; /* HTTP_MAX_CONNECTIONS open at once, default 1000 */

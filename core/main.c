@@ -166,10 +166,15 @@ static int serve(struct config *cfg, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (db_pool_open(cfg->database_url, cfg->db_pool_size, (int)cfg->db_timeout_ms,
-			 &app.pool) != APP_OK) {
+			 cfg->db_prepared_statements ? 0 : DB_NO_PREPARE, &app.pool) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}
+	if (cfg->database_replica_url &&
+	    db_pool_open(cfg->database_replica_url, cfg->db_pool_size, (int)cfg->db_timeout_ms,
+			 DB_REPLICA | (cfg->db_prepared_statements ? 0 : DB_NO_PREPARE),
+			 &app.replica) != APP_OK)
+		goto out;
 	if (db_pool_acquire(app.pool, 5000, &conn) != APP_OK)
 		goto out;
 	int current = migrate_check_current(conn, cfg->migrations_dir);
@@ -184,7 +189,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	}
 	app.router = router;
 	app.cache = response_cache_new((size_t)cfg->response_cache_bytes);
-	if (cache_listener_start(cfg->database_url, app.cache, &listener) ||
+	if (cache_listener_start(cfg->database_direct_url, app.cache, &listener) ||
 	    mailer_start(cfg, app.pool, app.metrics, &mailer) || server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",
@@ -202,6 +207,7 @@ out:
 	metrics_free(app.metrics);
 	password_hasher_free(app.hasher);
 	token_keys_free(keys);
+	db_pool_free(app.replica);
 	db_pool_free(app.pool);
 	strbuf_release(&errors);
 	return ret;

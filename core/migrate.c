@@ -292,7 +292,7 @@ int migrate_command(const struct config *cfg, const char *target, int fake)
 	}
 	if (target && (target_index = find_target(&set, target)) < 0)
 		goto out;
-	if (db_conn_open(cfg->database_url, &conn) != APP_OK) {
+	if (db_conn_open(cfg->database_direct_url, &conn) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}
@@ -334,7 +334,7 @@ int showmigrations_command(const struct config *cfg)
 		fprintf(stderr, "%s", strbuf_str(&errors));
 		goto out;
 	}
-	if (db_conn_open(cfg->database_url, &conn) != APP_OK) {
+	if (db_conn_open(cfg->database_direct_url, &conn) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}

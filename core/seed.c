@@ -55,7 +55,7 @@ int seed_command(const struct config *cfg, int argc, char **argv)
 				     (unsigned)cfg->argon2_parallelism, 1);
 	if (!hasher || !(hash = password_hash(hasher, SEED_PASSWORD, strlen(SEED_PASSWORD))))
 		goto out;
-	if (db_conn_open(cfg->database_url, &conn) != APP_OK) {
+	if (db_conn_open(cfg->database_direct_url, &conn) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}

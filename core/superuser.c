@@ -111,7 +111,7 @@ int createsuperuser_command(const struct config *cfg, int argc, char **argv)
 				     (unsigned)cfg->argon2_parallelism, 1);
 	if (!(hash = password_hash(hasher, password, strlen(password))))
 		goto out;
-	if (db_conn_open(cfg->database_url, &conn) != APP_OK) {
+	if (db_conn_open(cfg->database_direct_url, &conn) != APP_OK) {
 		fprintf(stderr, "error: cannot connect to the database (check DATABASE_URL)\n");
 		goto out;
 	}

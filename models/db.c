@@ -5,6 +5,7 @@
 #include "models/db.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,9 @@
 
 #include "core/log.h"
 #include "core/util.h"
+
+/* Seconds a replica found unreachable is left alone before it is tried again. */
+#define DB_REPLICA_RETRY_S 5
 
 /* More distinct statements than the whole API has; past it we run unprepared. */
 #define DB_MAX_PREPARED 512
@@ -27,6 +31,7 @@ struct db_conn {
 	unsigned long statements;
 	unsigned long round_trips;
 	long statement_timeout_ms; /* 0: none (migrations, commands) */
+	int no_prepare;            /* DB_NO_PREPARE: unnamed statements, no session state */
 	char last_constraint[64];
 	atomic_ulong *errors; /* the pool's error counts by enum app_err; NULL outside a pool */
 };
@@ -35,8 +40,10 @@ struct db_pool {
 	char *database_url;
 	struct db_conn **conns; /* NULL where not yet opened */
 	int size;
-	int timeout_ms; /* DB_TIMEOUT: wait for a slot, connect, each statement */
-	int *idle;      /* indexes of free slots */
+	int timeout_ms;    /* DB_TIMEOUT: wait for a slot, connect, each statement */
+	unsigned flags;    /* DB_NO_PREPARE, DB_REPLICA */
+	time_t down_until; /* DB_REPLICA: after a failed connection, not tried before this */
+	int *idle;         /* indexes of free slots */
 	int n_idle;
 	int n_waiting;          /* threads in pool_take_slot waiting for a slot; under lock */
 	unsigned long timeouts; /* acquires that found no slot in time; under lock */
@@ -47,6 +54,10 @@ struct db_pool {
 };
 
 static const char SQL_PING[] = "SELECT 1";
+static const char SQL_PRIMARY_LSN[] = "SELECT pg_current_wal_insert_lsn()::text";
+/* NULL (not a standby, or nothing replayed yet) counts as behind. */
+static const char SQL_REPLAYED[] =
+	"SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false)::int";
 /* A session setting, so it survives nothing but this connection: set again after a reset. */
 static const char SQL_STATEMENT_TIMEOUT[] = "SELECT set_config('statement_timeout', $1, false)";
 
@@ -104,17 +115,24 @@ static enum app_err conn_setup(struct db_conn *conn)
 	const char *params[] = {ms};
 
 	PQsetNoticeProcessor(conn->pg, notice_to_log, NULL);
-	if (!conn->statement_timeout_ms)
+	/*
+	 * Behind a transaction pooler a session setting would stick to whichever
+	 * server connection ran it, for other clients too: db_begin() sets the
+	 * timeout per transaction instead.
+	 */
+	if (!conn->statement_timeout_ms || conn->no_prepare)
 		return APP_OK;
 	snprintf(ms, sizeof(ms), "%ld", conn->statement_timeout_ms);
 	return exec_once(conn, SQL_STATEMENT_TIMEOUT, 1, params, NULL, NULL, NULL);
 }
 
-static enum app_err conn_open(const char *database_url, long timeout_ms, struct db_conn **out)
+static enum app_err conn_open(const char *database_url, long timeout_ms, unsigned flags,
+			      struct db_conn **out)
 {
 	struct db_conn *conn = xcalloc(1, sizeof(*conn));
 	conn->database_url = database_url ? xstrdup(database_url) : NULL;
 	conn->statement_timeout_ms = timeout_ms;
+	conn->no_prepare = (flags & DB_NO_PREPARE) != 0;
 	conn->pg = connect_pg(database_url, timeout_ms ? (int)((timeout_ms + 999) / 1000) : 5);
 	if (PQstatus(conn->pg) != CONNECTION_OK) {
 		log_error("database: cannot connect: %s", PQerrorMessage(conn->pg));
@@ -133,7 +151,7 @@ static enum app_err conn_open(const char *database_url, long timeout_ms, struct 
 
 enum app_err db_conn_open(const char *database_url, struct db_conn **out)
 {
-	return conn_open(database_url, 0, out);
+	return conn_open(database_url, 0, 0, out);
 }
 
 void db_conn_free(struct db_conn *conn)
@@ -211,6 +229,9 @@ static enum app_err check_result(struct db_conn *conn, PGresult *res, const char
 static int statement_name(const struct db_conn *conn, const char *sql, char name[16])
 {
 	size_t i;
+	/* A transaction pooler may run the next statement on another server connection. */
+	if (conn->no_prepare)
+		return -1;
 	for (i = 0; i < conn->n_prepared; i++)
 		if (conn->prepared[i] == sql)
 			break;
@@ -429,10 +450,15 @@ static enum app_err exec_simple(struct db_conn *conn, const char *sql)
 
 enum app_err db_begin(struct db_conn *conn)
 {
-	enum app_err err = exec_simple(conn, "BEGIN");
+	char begin[64] = "BEGIN";
+	/* Same round trip; SET LOCAL ends with the transaction, so no pooled session keeps it. */
+	if (conn->no_prepare && conn->statement_timeout_ms)
+		snprintf(begin, sizeof(begin), "BEGIN; SET LOCAL statement_timeout = %ld",
+			 conn->statement_timeout_ms);
+	enum app_err err = exec_simple(conn, begin);
 	if (err == APP_ERR_UNAVAILABLE && PQstatus(conn->pg) != CONNECTION_OK &&
 	    conn_reset(conn) == APP_OK)
-		err = exec_simple(conn, "BEGIN");
+		err = exec_simple(conn, begin);
 	if (err == APP_OK)
 		conn->in_transaction = 1;
 	return err;
@@ -517,7 +543,8 @@ enum app_err db_notifications(struct db_conn *conn, unsigned *count)
 	return APP_OK;
 }
 
-enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, struct db_pool **out)
+enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, unsigned flags,
+			  struct db_pool **out)
 {
 	struct db_pool *pool = xcalloc(1, sizeof(*pool));
 	enum app_err err;
@@ -525,6 +552,7 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, st
 	pool->database_url = database_url ? xstrdup(database_url) : NULL;
 	pool->size = size;
 	pool->timeout_ms = timeout_ms;
+	pool->flags = flags;
 	pool->conns = xcalloc((size_t)size, sizeof(*pool->conns));
 	pool->idle = xcalloc((size_t)size, sizeof(*pool->idle));
 	for (int i = 0; i < size; i++)
@@ -535,7 +563,13 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, st
 		atomic_init(&pool->errors[i], 0);
 
 	/* One connection now, so a wrong DATABASE_URL fails at start, not at the first request. */
-	err = conn_open(database_url, timeout_ms, &pool->conns[0]);
+	err = conn_open(database_url, timeout_ms, flags, &pool->conns[0]);
+	/* A replica that is down at start is only a slower start for reads, not a failure. */
+	if (err != APP_OK && (flags & DB_REPLICA)) {
+		log_warn("database: replica unreachable at start; reads go to the primary");
+		pool->down_until = time(NULL) + DB_REPLICA_RETRY_S;
+		err = APP_OK;
+	}
 	if (err != APP_OK) {
 		db_pool_free(pool);
 		*out = NULL;
@@ -604,11 +638,41 @@ static void pool_put_slot(struct db_pool *pool, int slot)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+/* DB_REPLICA: 1 while a recent failure says not to try the server yet. */
+static int pool_resting(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	int resting = pool->down_until > time(NULL);
+	pthread_mutex_unlock(&pool->lock);
+	return resting;
+}
+
+static void pool_mark_down(struct db_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->down_until = time(NULL) + DB_REPLICA_RETRY_S;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/*
+ * DB_REPLICA: an idle connection has nothing to read unless the server went
+ * away (its goodbye, or the end of the stream). Anything there: reconnect now,
+ * rather than let the next statement fail on it.
+ */
+static int conn_looks_lost(const struct db_conn *conn)
+{
+	struct pollfd pfd = {.fd = PQsocket(conn->pg), .events = POLLIN};
+	return PQstatus(conn->pg) != CONNECTION_OK || pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
 enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_conn **out)
 {
 	enum app_err err = APP_OK;
 	int slot;
 
+	*out = NULL;
+	if ((pool->flags & DB_REPLICA) && pool_resting(pool))
+		return APP_ERR_UNAVAILABLE;
 	if (timeout_ms == DB_POOL_WAIT)
 		timeout_ms = pool->timeout_ms;
 	slot = pool_take_slot(pool, timeout_ms);
@@ -620,15 +684,19 @@ enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_con
 	}
 	/* Connection work happens outside the pool lock: the slot is ours alone. */
 	if (!pool->conns[slot]) {
-		err = conn_open(pool->database_url, pool->timeout_ms, &pool->conns[slot]);
+		err = conn_open(pool->database_url, pool->timeout_ms, pool->flags,
+				&pool->conns[slot]);
 		if (err == APP_OK)
 			pool->conns[slot]->errors = pool->errors;
-	} else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK) {
+	} else if (PQstatus(pool->conns[slot]->pg) != CONNECTION_OK ||
+		   ((pool->flags & DB_REPLICA) && conn_looks_lost(pool->conns[slot]))) {
 		err = conn_reset(pool->conns[slot]);
 	}
 	if (err != APP_OK) {
 		/* No statement ran, so check_result did not count it: a connect failure. */
 		atomic_fetch_add_explicit(&pool->errors[err], 1, memory_order_relaxed);
+		if (pool->flags & DB_REPLICA)
+			pool_mark_down(pool);
 		pool_put_slot(pool, slot);
 		return err;
 	}
@@ -693,6 +761,42 @@ enum app_err db_pool_ping(struct db_pool *pool)
 		err = db_exec(conn, SQL_PING, 0, NULL, NULL);
 	db_pool_release(pool, conn);
 	return err;
+}
+
+int db_lsn_is_valid(const char *lsn)
+{
+	/* pg_lsn's text form: 1 to 8 hex digits, '/', 1 to 8 hex digits. */
+	static const char HEX[] = "0123456789abcdefABCDEF";
+	size_t high = lsn ? strspn(lsn, HEX) : 0;
+	if (high < 1 || high > 8 || lsn[high] != '/')
+		return 0;
+	size_t low = strspn(lsn + high + 1, HEX);
+	return low >= 1 && low <= 8 && lsn[high + 1 + low] == '\0';
+}
+
+enum app_err db_pool_primary_lsn(struct db_pool *pool, char lsn[DB_LSN_SIZE])
+{
+	struct db_conn *conn = NULL;
+	PGresult *res = NULL;
+	enum app_err err = db_pool_acquire(pool, DB_POOL_WAIT, &conn);
+	if (err == APP_OK)
+		err = db_exec(conn, SQL_PRIMARY_LSN, 0, NULL, &res);
+	if (err == APP_OK)
+		snprintf(lsn, DB_LSN_SIZE, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	db_pool_release(pool, conn);
+	return err;
+}
+
+int db_replayed(struct db_conn *conn, const char *lsn)
+{
+	PGresult *res = NULL;
+	const char *params[] = {lsn};
+	int replayed = 0;
+	if (db_lsn_is_valid(lsn) && db_exec(conn, SQL_REPLAYED, 1, params, &res) == APP_OK)
+		replayed = !strcmp(PQgetvalue(res, 0, 0), "1");
+	PQclear(res);
+	return replayed;
 }
 
 void db_like_pattern(struct strbuf *sb, const char *text)

@@ -108,14 +108,34 @@ int db_conn_socket(const struct db_conn *conn);
 enum app_err db_notifications(struct db_conn *conn, unsigned *count);
 
 /*
+ * db_pool_open() flag for a transaction pooler (PgBouncer, pool_mode =
+ * transaction) in front of the database: every statement is unnamed (no
+ * PREPARE), and the statement timeout is set per transaction (SET LOCAL in
+ * db_begin) instead of per session; statements outside a transaction then
+ * rely on the server's or the pooler's own limit (docs/deploy.md).
+ */
+#define DB_NO_PREPARE 1u
+
+/*
+ * db_pool_open() flag for a read replica: opening succeeds although the
+ * server is down; a connection that cannot be made marks the pool down for a
+ * few seconds, during which db_pool_acquire() fails at once
+ * (APP_ERR_UNAVAILABLE) so the caller uses the primary; a connection the
+ * server has closed is noticed when it is borrowed.
+ */
+#define DB_REPLICA 2u
+
+/*
  * A pool of size connections. Opening fails (APP_ERR_UNAVAILABLE) only if the
  * first connection cannot be made; the others are made on first use.
  * timeout_ms (DB_TIMEOUT) bounds each connection attempt (libpq's
  * connect_timeout, whole seconds, at least 2) and each statement
  * (statement_timeout; a statement cut short is APP_ERR_UNAVAILABLE), and is
- * the wait of db_pool_acquire(..., DB_POOL_WAIT, ...).
+ * the wait of db_pool_acquire(..., DB_POOL_WAIT, ...). flags: 0, DB_NO_PREPARE,
+ * DB_REPLICA.
  */
-enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, struct db_pool **out);
+enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, unsigned flags,
+			  struct db_pool **out);
 void db_pool_free(struct db_pool *pool);
 
 /* db_pool_acquire()'s timeout_ms for "the pool's own timeout" (DB_TIMEOUT). */
@@ -155,5 +175,23 @@ void db_pool_stats(struct db_pool *pool, struct db_pool_stats *out);
 
 /* APP_OK if the database answers a trivial query through the pool. */
 enum app_err db_pool_ping(struct db_pool *pool);
+
+/* Room for a WAL position as text ("16/B374D848") and its NUL. */
+#define DB_LSN_SIZE 20
+
+/* 1 if lsn is a WAL position as PostgreSQL writes it (hex/hex), else 0. */
+int db_lsn_is_valid(const char *lsn);
+
+/*
+ * The primary's current WAL insert position into lsn: every transaction
+ * committed before the call ends at or before it.
+ */
+enum app_err db_pool_primary_lsn(struct db_pool *pool, char lsn[DB_LSN_SIZE]);
+
+/*
+ * 1 if the standby behind conn has replayed the WAL up to lsn; 0 if not, if
+ * the server is not a standby, if lsn is malformed, or on error.
+ */
+int db_replayed(struct db_conn *conn, const char *lsn);
 
 #endif

@@ -20,6 +20,7 @@ PACKAGES=(
   openssl
   postgresql
   postgresql-contrib
+  pgbouncer
   curl
   jq
   chromium

@@ -23,6 +23,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/devsearch-test.XXXXXX")
 # shellcheck disable=SC2317  # invoked via trap
 cleanup() {
   local rc=$?
+  "$root/scripts/pgbouncer.sh" stop "$TMP" >/dev/null 2>&1 || true
   "$root/scripts/pg.sh" stop "$TMP" >/dev/null 2>&1 || true
   rm -rf "$TMP" >/dev/null 2>&1 || true
   exit "$rc"
@@ -36,6 +37,9 @@ export PG_FAST=1
 DATABASE_URL=$("$root/scripts/pg.sh" start "$TMP" devsearch_test)
 DEVSEARCH_TEST_ADMIN_URL=$("$root/scripts/pg.sh" url "$TMP" postgres)
 export DATABASE_URL DEVSEARCH_TEST_ADMIN_URL
+# PgBouncer in transaction pooling mode in front of the same cluster (tests/test_topology.c).
+DEVSEARCH_TEST_PGBOUNCER_URL=$("$root/scripts/pgbouncer.sh" start "$TMP" $((20000 + RANDOM % 20000)))
+export DEVSEARCH_TEST_PGBOUNCER_URL
 export DEVSEARCH_TEST_PGCTL="$root/scripts/pg.sh"
 export DEVSEARCH_TEST_PGDIR="$TMP"
 export DEVSEARCH_BIN="$build_dir/devsearch"

@@ -18,6 +18,7 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	SRunner *runner = srunner_create(unit_suite());
 	srunner_add_suite(runner, db_suite());
+	srunner_add_suite(runner, topology_suite());
 	srunner_add_suite(runner, http_suite());
 	srunner_add_suite(runner, cli_suite());
 	srunner_add_suite(runner, password_suite());

@@ -281,9 +281,15 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	ts->app.hasher = password_hasher_new(
 		(unsigned)ts->cfg.argon2_memory_kib, (unsigned)ts->cfg.argon2_time_cost,
 		(unsigned)ts->cfg.argon2_parallelism, (unsigned)ts->cfg.password_hash_slots);
-	ck_assert_int_eq(db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size,
-				      (int)ts->cfg.db_timeout_ms, &ts->app.pool),
-			 APP_OK);
+	ck_assert_int_eq(
+		db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size, (int)ts->cfg.db_timeout_ms,
+			     ts->cfg.db_prepared_statements ? 0 : DB_NO_PREPARE, &ts->app.pool),
+		APP_OK);
+	if (ts->cfg.database_replica_url)
+		ck_assert_int_eq(db_pool_open(ts->cfg.database_replica_url, ts->cfg.db_pool_size,
+					      (int)ts->cfg.db_timeout_ms, DB_REPLICA,
+					      &ts->app.replica),
+				 APP_OK);
 	ts->router = routes_build();
 	if (extra)
 		router_add(ts->router, extra, n);
@@ -293,8 +299,8 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	}
 	ts->app.router = ts->router;
 	ts->app.cache = response_cache_new((size_t)ts->cfg.response_cache_bytes);
-	ck_assert_int_eq(cache_listener_start(ts->cfg.database_url, ts->app.cache, &ts->listener),
-			 0);
+	ck_assert_int_eq(
+		cache_listener_start(ts->cfg.database_direct_url, ts->app.cache, &ts->listener), 0);
 	ck_assert_int_eq(server_start(&ts->app, 0, &ts->server), 0);
 	snprintf(ts->base, sizeof(ts->base), "http://127.0.0.1:%d", server_port(ts->server));
 }
@@ -306,6 +312,7 @@ void test_server_stop(struct test_server *ts)
 	response_cache_free(ts->app.cache);
 	router_free(ts->router);
 	metrics_free(ts->app.metrics);
+	db_pool_free(ts->app.replica);
 	db_pool_free(ts->app.pool);
 	password_hasher_free(ts->app.hasher);
 	token_keys_free(ts->keys);

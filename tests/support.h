@@ -141,5 +141,6 @@ Suite *db_suite(void);       /* tests/test_db.c */
 Suite *security_suite(void); /* tests/test_security.c */
 Suite *faults_suite(void);   /* tests/faults/test_faults.c */
 Suite *metrics_suite(void);  /* tests/test_metrics.c */
+Suite *topology_suite(void); /* tests/test_topology.c */
 
 #endif

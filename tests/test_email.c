@@ -128,7 +128,7 @@ static void mailer_up(struct mailer_fixture *fx, const char *backend, const char
 	strbuf_release(&errors);
 	log_set_level((enum log_level)fx->cfg.log_level);
 	ck_assert_int_eq(
-		db_pool_open(fx->cfg.database_url, 2, (int)fx->cfg.db_timeout_ms, &fx->pool),
+		db_pool_open(fx->cfg.database_url, 2, (int)fx->cfg.db_timeout_ms, 0, &fx->pool),
 		APP_OK);
 	ck_assert_int_eq(mailer_start(&fx->cfg, fx->pool, NULL, &fx->mailer), 0);
 }

@@ -575,7 +575,8 @@ enum app_err db_pool_open(const char *database_url, int size, int timeout_ms, un
 		*out = NULL;
 		return err;
 	}
-	pool->conns[0]->errors = pool->errors;
+	if (pool->conns[0]) /* NULL: a replica down at start, opened on a later acquire */
+		pool->conns[0]->errors = pool->errors;
 	*out = pool;
 	return APP_OK;
 }

@@ -47,17 +47,9 @@ declare -A DESCRIPTION=(
   [token]="POST /api/users/token (logins of the seeded users, in turn)"
 )
 
-log() { printf 'bench [%4ds]: %s\n' "$SECONDS" "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-whole_number() { # NAME VALUE MIN MAX
-  if ! [[ $2 =~ ^[0-9]+$ ]] || (($2 < $3 || $2 > $4)); then
-    die "$1: expected a whole number from $3 to $4, got \"$2\""
-  fi
-}
+LOG_NAME=bench
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 whole_number BENCH_PROFILES "$PROFILES" 1 1000000
 whole_number BENCH_DURATION "$DURATION" 1 600
 whole_number BENCH_WARMUP "$WARMUP" 0 600
@@ -151,7 +143,7 @@ declare -A pid=()  # server name -> PID (c, django, ceiling)
 bg_pids=()         # other background jobs (seeding, logins)
 
 # Stop one process we started: TERM, up to 20 s, then KILL (with its children).
-stop_pid() { # PID
+stop_pid_tree() { # PID: TERM, up to 20 s, then KILL with its children
   local p=$1 i children
   kill -0 "$p" 2>/dev/null || return 0
   children=$(pgrep -P "$p" 2>/dev/null || true)
@@ -172,9 +164,9 @@ stop_pid() { # PID
 cleanup() {
   local rc=$? name p
   trap - EXIT INT TERM
-  for p in "${bg_pids[@]}"; do stop_pid "$p"; done
+  for p in "${bg_pids[@]}"; do stop_pid_tree "$p"; done
   for name in ceiling c django; do
-    [[ -n ${pid[$name]:-} ]] && stop_pid "${pid[$name]}"
+    [[ -n ${pid[$name]:-} ]] && stop_pid_tree "${pid[$name]}"
   done
   "$root/scripts/pg.sh" stop "$tmp/pg-c" >/dev/null 2>&1 || true
   "$root/scripts/pg.sh" stop "$tmp/pg-d" >/dev/null 2>&1 || true
@@ -605,9 +597,8 @@ pgbench_best() {
 
 ceiling_json=null
 run_ceilings() {
-  local page body_bytes threads http_json http_peak list_stmt npages ids f pool
-  local clients jobs out tps lat failed db_runs db_json
-  local -a sql=() pgbench_files=() pgbench_cmd=()
+  local page body_bytes threads http_json http_peak list_stmt npages ids f db_json
+  local -a sql=()
   # (a) HTTP: libmicrohttpd alone, answering a real list page's bytes.
   page=$(((pages[c] + 1) / 2))
   curl -sf --max-time 60 -o "$tmp/ceiling/page.json" "${base[c]}/api/projects?page=$page" ||
@@ -640,7 +631,7 @@ run_ceilings() {
     http_runs=$(jq -c --argjson one "$one" '. + [$one]' <<<"$http_runs")
     log "HTTP ceiling run $run: $(jq -r '.rps | round' <<<"$one") req/s"
   done
-  stop_pid "${pid[ceiling]}"
+  stop_pid_tree "${pid[ceiling]}"
   unset 'pid[ceiling]'
   http_json=$(jq -c --argjson bytes "$body_bytes" --argjson threads "$threads" '
     max_by(.rps) as $best
@@ -680,10 +671,10 @@ run_ceilings() {
     echo "SELECT (ARRAY[$id_arrays])[:i] AS ids, (ARRAY[$offsets])[:i] AS off \\gset"
     echo "$list_stmt;"
     # As the server sends them: the tags and the reviews in one pipeline.
-    echo "\\startpipeline"
+    printf '%s\n' '\startpipeline'
     echo "${sql[1]//\$1/:ids};"
     echo "${sql[2]//\$1/:ids};"
-    echo "\\endpipeline"
+    printf '%s\n' '\endpipeline'
   } | escape_colons >"$f"
   db_json=$(pgbench_best "$f" list "$npages" "the list request's 3 (the last 2 in one pipeline), after 1 that picks the page")
 
@@ -698,11 +689,11 @@ run_ceilings() {
   {
     echo "\\set i random(1, $ndetail)"
     echo "SELECT (ARRAY[$detail_ids])[:i] AS ids \\gset"
-    echo "\\startpipeline"
+    printf '%s\n' '\startpipeline'
     echo "${sql[3]//\$1/:ids};"
     echo "${sql[1]//\$1/:ids};"
     echo "${sql[2]//\$1/:ids};"
-    echo "\\endpipeline"
+    printf '%s\n' '\endpipeline'
   } | escape_colons >"$f"
   detail_db_json=$(pgbench_best "$f" detail "$ndetail" "the detail request's 3 in one pipeline, after 1 that picks the project")
 

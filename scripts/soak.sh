@@ -33,16 +33,9 @@ SEED_PASSWORD="devsearch-demo-pass" # what `devsearch seed` gives every user
 SEARCH_WORDS="python,rust,docker,react,linux,java"
 PROJECT_SAMPLE_PAGES=10 # pages of 100 projects voted on and read
 
-log() { printf 'soak [%4ds]: %s\n' "$SECONDS" "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-whole_number() { # NAME VALUE MIN MAX
-  if ! [[ $2 =~ ^[0-9]+$ ]] || (($2 < $3 || $2 > $4)); then
-    die "$1: expected a whole number from $3 to $4, got \"$2\""
-  fi
-}
+LOG_NAME=soak
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 whole_number SOAK_SECONDS "$SECONDS_TOTAL" 10 86400
 whole_number SOAK_WARMUP "$WARMUP" 0 "$((SECONDS_TOTAL - 1))"
 whole_number SOAK_SAMPLE "$SAMPLE" 1 600
@@ -63,17 +56,6 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/devsearch-soak.XXXXXX")
 chmod 755 "$tmp" # the cluster runs as postgres when we are root
 server_pid="" sampler_pid="" bg_pid=""
 
-stop_pid() { # PID: TERM, up to 20 s, then KILL; only processes we started
-  local p=$1 i
-  [[ -n $p ]] && kill -0 "$p" 2>/dev/null || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.2
-  done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null || true
-}
 
 # shellcheck disable=SC2317  # invoked via trap
 cleanup() {

@@ -34,7 +34,9 @@ devsearch=$build_dir/devsearch
 BENCH=${CLUSTER_BENCH:-0}
 
 passed=0 failed=0
-log() { printf 'cluster [%3ds]: %s\n' "$SECONDS" "$*" >&2; }
+LOG_NAME=cluster
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 ok() {
   passed=$((passed + 1))
   printf 'cluster: ok   %s\n' "$*"
@@ -83,24 +85,13 @@ clusters=()       # data directories of the clusters started here
 as_pg() {
   if (($(id -u) == 0)); then runuser -u postgres -- "$@"; else "$@"; fi
 }
-stop_pid() { # PID: TERM, up to 10 s, then KILL
-  local p=$1 i
-  kill -0 "$p" 2>/dev/null || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.2
-  done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null || true
-}
 # shellcheck disable=SC2317  # invoked via trap
 cleanup() {
   local rc=$? p d
   trap - EXIT INT TERM
-  for p in "${pids[@]}"; do stop_pid "$p"; done
+  for p in "${pids[@]}"; do stop_pid "$p" 10; done
   if [[ -f $tmp/pgbouncer/pgbouncer.pid ]]; then
-    stop_pid "$(cat "$tmp/pgbouncer/pgbouncer.pid")"
+    stop_pid "$(cat "$tmp/pgbouncer/pgbouncer.pid")" 10
   fi
   for d in "${clusters[@]}"; do
     as_pg "$bindir/pg_ctl" -D "$d" -m immediate -w -t 30 stop >/dev/null 2>&1 || true

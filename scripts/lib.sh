@@ -1,0 +1,31 @@
+# shellcheck shell=bash
+# Shell helpers shared by the scripts that start servers and clusters of their own
+# (bench/run.sh, scripts/soak.sh, tests/cluster/run.sh). Source it after setting
+# LOG_NAME, the prefix of every log line.
+
+log() { printf '%s [%4ds]: %s\n' "$LOG_NAME" "$SECONDS" "$*" >&2; }
+
+die() {
+  log "error: $*"
+  exit 1
+}
+
+whole_number() { # NAME VALUE MIN MAX: stop unless VALUE is a whole number in range
+  if ! [[ $2 =~ ^[0-9]+$ ]] || (($2 < $3 || $2 > $4)); then
+    die "$1: expected a whole number from $3 to $4, got \"$2\""
+  fi
+}
+
+# PID [SECONDS]: TERM, up to SECONDS (default 20) for it to end, then KILL; then
+# reap it. Only for processes the script started itself.
+stop_pid() {
+  local p=$1 tries=$((${2:-20} * 5)) i
+  [[ -n $p ]] && kill -0 "$p" 2>/dev/null || return 0
+  kill -TERM "$p" 2>/dev/null || true
+  for ((i = 0; i < tries; i++)); do
+    kill -0 "$p" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  wait "$p" 2>/dev/null || true
+}

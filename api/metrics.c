@@ -25,34 +25,55 @@ static const char *error_kind(int err)
 	}
 }
 
-static void render_pool(struct db_pool *pool, struct strbuf *out)
+/* One family over the pools: HELP and TYPE once, then a line per pool. */
+static void render_pool_family(struct strbuf *out, const char *name, const char *type,
+			       const char *help, const char *const *pools,
+			       const unsigned long *values, size_t n)
 {
-	struct db_pool_stats stats;
+	strbuf_addf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(out, "%s{pool=\"%s\"} %lu\n", name, pools[i], values[i]);
+}
 
-	db_pool_stats(pool, &stats);
-	strbuf_addf(out,
-		    "# HELP devsearch_db_pool_connections Pooled database connections by state.\n"
-		    "# TYPE devsearch_db_pool_connections gauge\n"
-		    "devsearch_db_pool_connections{state=\"in_use\"} %d\n"
-		    "devsearch_db_pool_connections{state=\"idle\"} %d\n"
-		    "# HELP devsearch_db_pool_size DB_POOL_SIZE.\n"
-		    "# TYPE devsearch_db_pool_size gauge\n"
-		    "devsearch_db_pool_size %d\n"
-		    "# HELP devsearch_db_pool_waiting Requests waiting for a pooled connection.\n"
-		    "# TYPE devsearch_db_pool_waiting gauge\n"
-		    "devsearch_db_pool_waiting %d\n"
-		    "# HELP devsearch_db_pool_timeouts_total Waits for a pooled connection that "
-		    "gave up (503).\n"
-		    "# TYPE devsearch_db_pool_timeouts_total counter\n"
-		    "devsearch_db_pool_timeouts_total %lu\n"
-		    "# HELP devsearch_db_errors_total Failed database statements and connection "
-		    "attempts, by kind.\n"
-		    "# TYPE devsearch_db_errors_total counter\n",
-		    stats.in_use, stats.idle, stats.size, stats.waiting, stats.timeouts);
-	for (int i = 0; i < DB_ERROR_KINDS; i++)
-		if (error_kind(i))
-			strbuf_addf(out, "devsearch_db_errors_total{kind=\"%s\"} %lu\n",
-				    error_kind(i), stats.errors[i]);
+/* The primary's pool, and the replica's when there is one, labelled pool="...". */
+static void render_pools(const struct app *app, struct strbuf *out)
+{
+	const char *names[] = {"primary", "replica"};
+	struct db_pool_stats stats[2];
+	size_t n = app->replica ? 2 : 1;
+
+	db_pool_stats(app->pool, &stats[0]);
+	if (app->replica)
+		db_pool_stats(app->replica, &stats[1]);
+	strbuf_addstr(out, "# HELP devsearch_db_pool_connections Pooled database connections by "
+			   "state.\n# TYPE devsearch_db_pool_connections gauge\n");
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(out,
+			    "devsearch_db_pool_connections{pool=\"%s\",state=\"in_use\"} %d\n"
+			    "devsearch_db_pool_connections{pool=\"%s\",state=\"idle\"} %d\n",
+			    names[i], stats[i].in_use, names[i], stats[i].idle);
+	unsigned long sizes[2], waiting[2], timeouts[2];
+	for (size_t i = 0; i < n; i++) {
+		sizes[i] = (unsigned long)stats[i].size;
+		waiting[i] = (unsigned long)stats[i].waiting;
+		timeouts[i] = stats[i].timeouts;
+	}
+	render_pool_family(out, "devsearch_db_pool_size", "gauge", "Connections of the pool.",
+			   names, sizes, n);
+	render_pool_family(out, "devsearch_db_pool_waiting", "gauge",
+			   "Requests waiting for a pooled connection.", names, waiting, n);
+	render_pool_family(out, "devsearch_db_pool_timeouts_total", "counter",
+			   "Waits for a pooled connection that gave up (503).", names, timeouts, n);
+	strbuf_addstr(out,
+		      "# HELP devsearch_db_errors_total Failed database statements and "
+		      "connection attempts, by kind.\n# TYPE devsearch_db_errors_total counter\n");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < DB_ERROR_KINDS; k++)
+			if (error_kind(k))
+				strbuf_addf(
+					out,
+					"devsearch_db_errors_total{pool=\"%s\",kind=\"%s\"} %lu\n",
+					names[i], error_kind(k), stats[i].errors[k]);
 }
 
 static void get_metrics(struct http_ctx *ctx)
@@ -77,7 +98,7 @@ static void get_metrics(struct http_ctx *ctx)
 		labels[i].pattern = router_at(router, i)->pattern;
 	}
 	metrics_render(app->metrics, labels, &text);
-	render_pool(app->pool, &text);
+	render_pools(app, &text);
 	ulfius_set_binary_body_response(ctx->resp, 200, strbuf_str(&text), text.len);
 	http_set_header(ctx, "Content-Type", PROMETHEUS_TYPE);
 	ctx->replied = 1;

@@ -157,9 +157,13 @@ START_TEST(format_parses_and_requests_are_counted_by_pattern)
 	ck_assert_double_ge(value_of(after, "devsearch_http_requests_total{method=\"GET\",route="
 					    "\"/metrics\",status=\"200\"}"),
 			    1);
-	ck_assert_double_ge(value_of(after, "devsearch_db_pool_size"), 1);
-	ck_assert_double_eq(value_of(after, "devsearch_db_pool_waiting"), 0);
-	ck_assert_double_ge(value_of(after, "devsearch_db_errors_total{kind=\"unavailable\"}"), 0);
+	ck_assert_double_ge(value_of(after, "devsearch_db_pool_size{pool=\"primary\"}"), 1);
+	ck_assert_double_eq(value_of(after, "devsearch_db_pool_waiting{pool=\"primary\"}"), 0);
+	ck_assert_double_ge(
+		value_of(after, "devsearch_db_errors_total{pool=\"primary\",kind=\"unavailable\"}"),
+		0);
+	/* No replica configured: no replica series. */
+	ck_assert_ptr_null(strstr(after, "pool=\"replica\""));
 	free(before);
 	free(after);
 	test_server_stop(&ts);
@@ -254,6 +258,28 @@ static int allowed(const struct config *cfg, const char *text)
 	return config_metrics_allowed(cfg, (const struct sockaddr *)&ss);
 }
 
+/* With a replica pool (here a second pool on the test database), both pools are shown. */
+START_TEST(replica_pool_has_its_own_series)
+{
+	setenv("DATABASE_REPLICA_URL", test_env("DATABASE_URL"), 1);
+	start_with("on", NULL);
+	ck_assert_ptr_nonnull(ts.app.replica);
+	char *text = scrape();
+	ck_assert_double_ge(value_of(text, "devsearch_db_pool_size{pool=\"replica\"}"), 1);
+	ck_assert_double_ge(value_of(text, "devsearch_db_pool_size{pool=\"primary\"}"), 1);
+	ck_assert_double_ge(value_of(text, "devsearch_db_pool_connections{pool=\"replica\","
+					   "state=\"idle\"}"),
+			    0);
+	/* One HELP line per family, whatever the number of pools. */
+	const char *help = strstr(text, "# HELP devsearch_db_pool_size ");
+	ck_assert_ptr_nonnull(help);
+	ck_assert_ptr_null(strstr(help + 1, "# HELP devsearch_db_pool_size "));
+	free(text);
+	test_server_stop(&ts);
+	unsetenv("DATABASE_REPLICA_URL");
+}
+END_TEST
+
 START_TEST(metrics_allow_matches_addresses_and_networks)
 {
 	struct config cfg;
@@ -306,6 +332,7 @@ Suite *metrics_suite(void)
 	tcase_add_test(tc, format_parses_and_requests_are_counted_by_pattern);
 	tcase_add_test(tc, histogram_is_cumulative_and_ends_at_the_count);
 	tcase_add_test(tc, emails_rotations_and_reuse_are_counted);
+	tcase_add_test(tc, replica_pool_has_its_own_series);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -935,6 +935,36 @@ START_TEST(weaker_hash_is_upgraded_at_login)
 }
 END_TEST
 
+/*
+ * A user imported from the Django version with Django's PBKDF2 hash (computed
+ * apart, with Python's hashlib, for TEST_PASSWORD) logs in, and the stored
+ * hash becomes ours.
+ */
+START_TEST(django_pbkdf2_hash_is_upgraded_at_login)
+{
+	struct test_account a;
+	char *access, *refresh;
+	test_register(&ts, &a, "pbk");
+	free(test_sql(
+		"UPDATE users SET password = $2 WHERE id = $1", a.user_id,
+		"pbkdf2_sha256$1000$Dj4ngoSalt$rNEAMcPgP0u/KKmt6pVvRNWItxsHFw37hPWLo1OCFkQ="));
+	ck_assert_int_eq(test_login(&ts, a.username, "Tr0ub4dor&3-Horse", &access, &refresh), 401);
+	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
+	ck_assert_msg(strncmp(stored, "pbkdf2_sha256$1000$", 19) == 0, "stored %s", stored);
+	free(stored);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+	stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
+	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
+		      stored);
+	free(stored);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
 START_TEST(reset_token_expires)
 {
 	struct test_account a;
@@ -1145,6 +1175,7 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, createsuperuser_makes_a_staff_user);
 	tcase_add_test(tc, jwks_is_empty_with_hs256);
 	tcase_add_test(tc, weaker_hash_is_upgraded_at_login);
+	tcase_add_test(tc, django_pbkdf2_hash_is_upgraded_at_login);
 	tcase_add_test(tc, reset_token_expires);
 	tcase_add_test(tc, rs256_with_published_keys);
 	tcase_add_test(tc, es256_with_published_keys);

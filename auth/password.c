@@ -1,13 +1,17 @@
 /*
  * Password hashes (see password.h): argon2id through libargon2 on the
- * hasher's own threads (as many as slots: they bound concurrent hashing), and
- * the dummy verification for unknown users.
+ * hasher's own threads (as many as slots: they bound concurrent hashing),
+ * Django's pbkdf2_sha256 through OpenSSL on the same threads, and the dummy
+ * verification for unknown users.
  * Knows nothing of users, requests or SQL; never logs a password or a hash.
  */
 #include "auth/password.h"
 
 #include <argon2.h>
 #include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +27,19 @@
 /* Django's Argon2PasswordHasher prefixes the PHC string with its name. */
 static const char DJANGO_PREFIX[] = "argon2";
 
+/* Django's PBKDF2PasswordHasher: "pbkdf2_sha256$<iterations>$<salt>$<base64 hash>". */
+static const char PBKDF2_PREFIX[] = "pbkdf2_sha256$";
+#define PBKDF2_KEY_LEN 32
+#define PBKDF2_B64_LEN 44 /* standard base64 of 32 bytes, one '=' of padding */
+/*
+ * Django 5 stores 720000 to 1200000 iterations; far more in a stored hash is
+ * a mistake or a trap (each login would burn seconds of a hashing slot).
+ */
+#define PBKDF2_MAX_ITERATIONS 10000000u
+#define PBKDF2_MAX_SALT_LEN 128
+
+struct pbkdf2_params;
+
 /*
  * One hashing to do on a hasher thread: the caller's stack holds it until
  * done. Hashing runs on the hasher's own threads, not the callers': argon2
@@ -32,7 +49,7 @@ static const char DJANGO_PREFIX[] = "argon2";
  * slots times that.
  */
 struct hash_job {
-	enum { JOB_VERIFY, JOB_HASH } kind;
+	enum { JOB_VERIFY, JOB_HASH, JOB_PBKDF2 } kind;
 	const char *password;
 	size_t len;
 	const char *phc;     /* JOB_VERIFY */
@@ -40,7 +57,9 @@ struct hash_job {
 	const uint8_t *salt; /* JOB_HASH */
 	char *encoded;       /* JOB_HASH: out, encoded_len bytes */
 	size_t encoded_len;
-	int rc; /* libargon2's result code */
+	const struct pbkdf2_params *pbkdf2; /* JOB_PBKDF2 */
+	unsigned char *key;                 /* JOB_PBKDF2: out, PBKDF2_KEY_LEN bytes */
+	int rc; /* libargon2's result code; JOB_PBKDF2: 0, or -1 if OpenSSL failed */
 	int done;
 	pthread_cond_t finished;
 	struct hash_job *next;
@@ -71,8 +90,23 @@ struct phc_params {
 	uint32_t parallelism;
 };
 
+/* What password_verify needs to know of a pbkdf2_sha256 string; salt points into it. */
+struct pbkdf2_params {
+	uint32_t iterations;
+	const char *salt;
+	size_t salt_len;
+	unsigned char hash[PBKDF2_KEY_LEN];
+};
+
 static int run_job(const struct password_hasher *hasher, struct hash_job *job)
 {
+	if (job->kind == JOB_PBKDF2)
+		return PKCS5_PBKDF2_HMAC(job->password, (int)job->len,
+					 (const unsigned char *)job->pbkdf2->salt,
+					 (int)job->pbkdf2->salt_len, (int)job->pbkdf2->iterations,
+					 EVP_sha256(), PBKDF2_KEY_LEN, job->key) == 1
+			       ? 0
+			       : -1;
 	if (job->kind == JOB_VERIFY)
 		return argon2_verify(job->phc, job->password, job->len, job->type);
 	return argon2id_hash_encoded(hasher->time_cost, hasher->memory_kib, hasher->parallelism,
@@ -207,6 +241,78 @@ static int phc_parse(const char *s, struct phc_params *out)
 	return 0;
 }
 
+static int is_base64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/';
+}
+
+/*
+ * Parse Django's "pbkdf2_sha256$<iterations>$<salt>$<base64 of 32 bytes>".
+ * 0, or -1 if s is not of that form, with *why saying what is wrong (for the
+ * log: it names no part of the hash). Iterations must be 1..PBKDF2_MAX_ITERATIONS.
+ */
+static int pbkdf2_parse(const char *s, struct pbkdf2_params *out, const char **why)
+{
+	unsigned char raw[PBKDF2_KEY_LEN + 1]; /* EVP_DecodeBlock counts the padding byte too */
+	const char *end;
+
+	*why = "malformed";
+	if (skip_literal(&s, PBKDF2_PREFIX) < 0 || parse_u32(&s, &out->iterations) < 0 ||
+	    skip_literal(&s, "$") < 0) {
+		*why = "malformed or too large iteration count";
+		return -1;
+	}
+	if (out->iterations == 0 || out->iterations > PBKDF2_MAX_ITERATIONS) {
+		*why = "iteration count out of bounds";
+		return -1;
+	}
+	end = strchr(s, '$');
+	if (!end || end == s || (size_t)(end - s) > PBKDF2_MAX_SALT_LEN)
+		return -1;
+	out->salt = s;
+	out->salt_len = (size_t)(end - s);
+	s = end + 1;
+	if (strlen(s) != PBKDF2_B64_LEN || s[PBKDF2_B64_LEN - 1] != '=') {
+		*why = "bad base64 hash";
+		return -1;
+	}
+	for (int i = 0; i < PBKDF2_B64_LEN - 1; i++)
+		if (!is_base64_char(s[i])) {
+			*why = "bad base64 hash";
+			return -1;
+		}
+	if (EVP_DecodeBlock(raw, (const unsigned char *)s, PBKDF2_B64_LEN) != PBKDF2_KEY_LEN + 1) {
+		*why = "bad base64 hash";
+		return -1;
+	}
+	memcpy(out->hash, raw, PBKDF2_KEY_LEN);
+	return 0;
+}
+
+/*
+ * PBKDF2-HMAC-SHA256 of password with params on a hasher thread, compared in
+ * constant time: 1 on a match, 0 on a mismatch, -1 if OpenSSL failed (logged).
+ */
+static int pbkdf2_verify_on_hasher(struct password_hasher *hasher,
+				   const struct pbkdf2_params *params, const char *password,
+				   size_t len)
+{
+	unsigned char key[PBKDF2_KEY_LEN];
+	struct hash_job job = {
+		.kind = JOB_PBKDF2, .password = password, .len = len, .pbkdf2 = params, .key = key};
+	int ret;
+
+	if (run_on_hasher(hasher, &job) != 0) {
+		log_error("password_verify: PBKDF2 failed in OpenSSL");
+		ret = -1;
+	} else {
+		ret = CRYPTO_memcmp(key, params->hash, PBKDF2_KEY_LEN) == 0;
+	}
+	explicit_bzero(key, sizeof(key));
+	return ret;
+}
+
 /* argon2_verify on a hasher thread; libargon2's result code. */
 static int verify_on_hasher(struct password_hasher *hasher, const char *phc, const char *password,
 			    size_t len, argon2_type type)
@@ -338,6 +444,34 @@ out:
 	return ret;
 }
 
+/*
+ * password_verify for Django's "pbkdf2_sha256$..." (encoded has that prefix).
+ * A match always needs a rehash: new hashes are argon2id.
+ */
+static int verify_pbkdf2(struct password_hasher *hasher, const char *encoded, const char *password,
+			 size_t len, int *needs_rehash)
+{
+	struct pbkdf2_params params;
+	const char *why;
+	int matched = 0;
+
+	if (pbkdf2_parse(encoded, &params, &why) < 0) {
+		log_warn("password_verify: stored pbkdf2_sha256 hash unusable: %s", why);
+		verify_dummy(hasher, password, len);
+		goto out;
+	}
+	if (len > INT_MAX) {
+		/* OpenSSL takes an int length; no serializer lets such a password through. */
+		verify_dummy(hasher, password, len);
+		goto out;
+	}
+	matched = pbkdf2_verify_on_hasher(hasher, &params, password, len) == 1;
+	if (matched && needs_rehash)
+		*needs_rehash = 1;
+out:
+	return matched;
+}
+
 int password_verify(struct password_hasher *hasher, const char *encoded, const char *password,
 		    size_t len, int *needs_rehash)
 {
@@ -347,6 +481,8 @@ int password_verify(struct password_hasher *hasher, const char *encoded, const c
 
 	if (needs_rehash)
 		*needs_rehash = 0;
+	if (encoded && strncmp(encoded, PBKDF2_PREFIX, strlen(PBKDF2_PREFIX)) == 0)
+		return verify_pbkdf2(hasher, encoded, password, len, needs_rehash);
 	if (encoded && strncmp(encoded, DJANGO_PREFIX, strlen(DJANGO_PREFIX)) == 0 &&
 	    encoded[strlen(DJANGO_PREFIX)] == '$') {
 		django = 1;

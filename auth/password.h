@@ -1,6 +1,6 @@
 /*
  * Password hashing: argon2id (libargon2) in PHC strings, verification of our
- * hashes and of those imported from the Django version, and a bound on how
+ * hashes and of those imported from the Django version (argon2, pbkdf2_sha256), and a bound on how
  * many hashes run at once. Thread-safe: one hasher serves every request.
  */
 #ifndef DEVSEARCH_AUTH_PASSWORD_H
@@ -42,13 +42,16 @@ char *password_hash(struct password_hasher *hasher, const char *password, size_t
  * - a PHC string of argon2id or argon2i ("$argon2id$v=19$m=...,t=...,p=...$salt$hash");
  * - Django's form, the same prefixed with "argon2" ("argon2$argon2id$v=19$..."), so
  *   users imported from the Django version keep their passwords;
+ * - Django's "pbkdf2_sha256$<iterations>$<salt>$<base64 hash>" (PBKDF2-HMAC-SHA256
+ *   through OpenSSL on the hasher's threads, constant-time compare); iteration
+ *   counts of 0 or above 10,000,000 are refused unhashed (logged) as unusable;
  * - NULL (no such user), or unusable (Django's "!"-prefixed unusable password,
  *   anything unparseable): then one verification with the hasher's own parameters
  *   is still spent, against the dummy hash, and 0 is returned, so a login takes
  *   the same time whether or not the username exists.
  * needs_rehash may be NULL; else it is set to 0, or to 1 when the password
  * matched and the stored hash is weaker than new ones (its m, t or p below the
- * hasher's, an argon2 version before 1.3, not argon2id) or in Django's form.
+ * hasher's, an argon2 version before 1.3, not argon2id) or in a Django form.
  * The caller then stores password_hash() of the same password, as Django
  * upgrades hashes at login. Blocks while every slot is busy.
  */

@@ -5,6 +5,7 @@
  * timing, throttling, concurrent registrations.
  */
 #include <argon2.h>
+#include <errno.h>
 #include <jwt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -280,6 +281,88 @@ static void assert_refused_as_access(const char *token, const char *message)
 	ck_assert_str_eq(json_string_value(json_object_get(j, "code")), "token_not_valid");
 	json_decref(j);
 }
+
+/*
+ * A token exactly as the Django version's SimpleJWT issues it with the same
+ * JWT_SECRET: header {"alg":"HS256","typ":"JWT"}; claims token_type, exp, iat,
+ * jti (uuid4 hex), user_id (the UUID as a string, SimpleJWT's str() of a
+ * non-int id) and the peer's extra username, name, is_staff.
+ */
+static char *simplejwt_token(const char *type, const struct test_account *a, long now)
+{
+	jwt_t *jwt = NULL;
+	ck_assert_int_eq(jwt_new(&jwt), 0);
+	ck_assert_int_eq(jwt_add_grant(jwt, "token_type", type), 0);
+	ck_assert_int_eq(jwt_add_grant_int(jwt, "exp", now + 300), 0);
+	ck_assert_int_eq(jwt_add_grant_int(jwt, "iat", now), 0);
+	ck_assert_int_eq(jwt_add_grant(jwt, "jti", "8f14e45fceea467a9c1b2d3e4f5a6b7c"), 0);
+	ck_assert_int_eq(jwt_add_grant(jwt, "user_id", a->user_id), 0);
+	ck_assert_int_eq(jwt_add_grant(jwt, "username", a->username), 0);
+	ck_assert_int_eq(jwt_add_grant(jwt, "name", "From Django"), 0);
+	ck_assert_int_eq(jwt_add_grant_bool(jwt, "is_staff", 0), 0);
+	const char *secret = getenv("JWT_SECRET");
+	ck_assert_int_eq(
+		jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)),
+		0);
+	char *text = jwt_encode_str(jwt);
+	char *copy = xstrdup(text);
+	free(text);
+	jwt_free(jwt);
+	return copy;
+}
+
+/* Ours as SimpleJWT reads them: HS256 with the shared secret and every claim it needs. */
+static void assert_simplejwt_would_accept(const char *token, const char *type,
+					  const struct test_account *a)
+{
+	jwt_t *jwt = NULL;
+	const char *secret = getenv("JWT_SECRET");
+	ck_assert_int_eq(
+		jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)), 0);
+	ck_assert_int_eq(jwt_get_alg(jwt), JWT_ALG_HS256);
+	ck_assert_str_eq(jwt_get_header(jwt, "typ"), "JWT");
+	ck_assert_str_eq(jwt_get_grant(jwt, "token_type"), type);
+	ck_assert_str_eq(jwt_get_grant(jwt, "user_id"), a->user_id);
+	ck_assert_str_eq(jwt_get_grant(jwt, "username"), a->username);
+	ck_assert_int_eq(strlen(jwt_get_grant(jwt, "jti")), 32);
+	long now = (long)time(NULL);
+	errno = 0;
+	ck_assert(jwt_get_grant_int(jwt, "exp") > now && errno == 0);
+	ck_assert(jwt_get_grant_int(jwt, "iat") <= now + 1 && errno == 0);
+	ck_assert_int_ge(jwt_get_grant_bool(jwt, "is_staff"), 0);
+	ck_assert_ptr_nonnull(jwt_get_grant(jwt, "name"));
+	jwt_free(jwt);
+}
+
+START_TEST(tokens_interoperate_with_simplejwt)
+{
+	struct test_account a;
+	char *access, *refresh;
+	json_t *j;
+	long now = (long)time(NULL);
+	test_register(&ts, &a, "sjwt");
+
+	char *their_access = simplejwt_token("access", &a, now);
+	ck_assert_int_eq(get_me(their_access, &j), 200);
+	json_decref(j);
+	char *their_refresh = simplejwt_token("refresh", &a, now);
+	ck_assert_int_eq(test_post(&ts, "/api/users/token/verify", NULL,
+				   json_pack("{s:s}", "token", their_refresh), &j),
+			 200);
+	json_decref(j);
+	/* Each type only where it belongs, as SimpleJWT. */
+	ck_assert_int_eq(get_me(their_refresh, &j), 401);
+	json_decref(j);
+
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
+	assert_simplejwt_would_accept(access, "access", &a);
+	assert_simplejwt_would_accept(refresh, "refresh", &a);
+	free(access);
+	free(refresh);
+	free(their_access);
+	free(their_refresh);
+}
+END_TEST
 
 START_TEST(forged_tokens_are_refused)
 {
@@ -935,6 +1018,36 @@ START_TEST(weaker_hash_is_upgraded_at_login)
 }
 END_TEST
 
+/*
+ * A user imported from the Django version with Django's PBKDF2 hash (computed
+ * apart, with Python's hashlib, for TEST_PASSWORD) logs in, and the stored
+ * hash becomes ours.
+ */
+START_TEST(django_pbkdf2_hash_is_upgraded_at_login)
+{
+	struct test_account a;
+	char *access, *refresh;
+	test_register(&ts, &a, "pbk");
+	free(test_sql(
+		"UPDATE users SET password = $2 WHERE id = $1", a.user_id,
+		"pbkdf2_sha256$1000$Dj4ngoSalt$rNEAMcPgP0u/KKmt6pVvRNWItxsHFw37hPWLo1OCFkQ="));
+	ck_assert_int_eq(test_login(&ts, a.username, "Tr0ub4dor&3-Horse", &access, &refresh), 401);
+	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
+	ck_assert_msg(strncmp(stored, "pbkdf2_sha256$1000$", 19) == 0, "stored %s", stored);
+	free(stored);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+	stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
+	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
+		      stored);
+	free(stored);
+	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+}
+END_TEST
+
 START_TEST(reset_token_expires)
 {
 	struct test_account a;
@@ -1145,6 +1258,8 @@ Suite *auth_suite(void)
 	tcase_add_test(tc, createsuperuser_makes_a_staff_user);
 	tcase_add_test(tc, jwks_is_empty_with_hs256);
 	tcase_add_test(tc, weaker_hash_is_upgraded_at_login);
+	tcase_add_test(tc, django_pbkdf2_hash_is_upgraded_at_login);
+	tcase_add_test(tc, tokens_interoperate_with_simplejwt);
 	tcase_add_test(tc, reset_token_expires);
 	tcase_add_test(tc, rs256_with_published_keys);
 	tcase_add_test(tc, es256_with_published_keys);

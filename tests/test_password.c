@@ -214,6 +214,94 @@ START_TEST(django_hash)
 }
 END_TEST
 
+/* 1 if password_verify matches; checks needs_rehash is 1 exactly on a match. */
+static int pbkdf2_matches(struct password_hasher *hasher, const char *encoded, const char *password)
+{
+	int rehash = -1;
+	int matched = password_verify(hasher, encoded, password, strlen(password), &rehash);
+	ck_assert_msg(rehash == matched, "needs_rehash %d for matched %d: %s", rehash, matched,
+		      encoded);
+	return matched;
+}
+
+/*
+ * Django's PBKDF2PasswordHasher. The vectors were computed apart from our code
+ * (Python's hashlib.pbkdf2_hmac, base64.b64encode); the first is RFC 7914's
+ * PBKDF2-HMAC-SHA256 vector ("passwd", "salt", 1 iteration), cut to 32 bytes.
+ */
+START_TEST(django_pbkdf2_hash)
+{
+	struct password_hasher *hasher = password_hasher_new(TEST_M, TEST_T, TEST_P, 2);
+
+	ck_assert_int_eq(
+		pbkdf2_matches(hasher,
+			       "pbkdf2_sha256$1$salt$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLw=",
+			       "passwd"),
+		1);
+	const char *seasalt =
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=";
+	ck_assert_int_eq(pbkdf2_matches(hasher, seasalt, PW), 1);
+	ck_assert_int_eq(pbkdf2_matches(hasher, seasalt, "Correct horse battery staple"), 0);
+	ck_assert_int_eq(pbkdf2_matches(hasher, seasalt, ""), 0);
+	/* UTF-8 password, as Django encodes it. */
+	ck_assert_int_eq(
+		pbkdf2_matches(
+			hasher,
+			"pbkdf2_sha256$2$AbCdEf123456$Enjrise9uAcQIpES19wcII9HYNRFeJ0fKYELaeBiqzc=",
+			"p\xc3\xa4ssw\xc3\xb6rd"),
+		1);
+	/* The same hash under another salt or iteration count does not match. */
+	ck_assert_int_eq(
+		pbkdf2_matches(
+			hasher,
+			"pbkdf2_sha256$1000$seasalt43$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+			PW),
+		0);
+	ck_assert_int_eq(
+		pbkdf2_matches(
+			hasher,
+			"pbkdf2_sha256$999$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+			PW),
+		0);
+	password_hasher_free(hasher);
+}
+END_TEST
+
+START_TEST(django_pbkdf2_malformed)
+{
+	struct password_hasher *hasher = password_hasher_new(TEST_M, TEST_T, TEST_P, 2);
+	static const char *const bad[] = {
+		"pbkdf2_sha256$",
+		"pbkdf2_sha256$1000",
+		"pbkdf2_sha256$1000$seasalt42",
+		"pbkdf2_sha256$1000$seasalt42$",
+		"pbkdf2_sha256$$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+		"pbkdf2_sha256$1000$$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+		"pbkdf2_sha256$-1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+		"pbkdf2_sha256$1e3$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+		"pbkdf2_sha256$0$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+		/* too many iterations: refused, not run (it would take hours) */
+		"pbkdf2_sha256$4294967295$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+		"pbkdf2_sha256$99999999999999999999$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+"
+		"KubZ5aFPyrow=",
+		/* base64: unpadded, short, long, a bad character, padding inside */
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow",
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyro=",
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow==",
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c-KubZ5aFPyrow=",
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyr=w=",
+		"pbkdf2_sha256$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=$",
+		"pbkdf2_sha1$1000$seasalt42$k6wEQFthxaYy9P3dh7IyJRtHB3Bk7c+KubZ5aFPyrow=",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		double start = now_ms();
+		ck_assert_msg(pbkdf2_matches(hasher, bad[i], PW) == 0, "matched %s", bad[i]);
+		ck_assert_msg(now_ms() - start < 5000, "%s took %.0f ms", bad[i], now_ms() - start);
+	}
+	password_hasher_free(hasher);
+}
+END_TEST
+
 START_TEST(unusable_hashes_take_as_long)
 {
 	/* Each garbage hash logs a warning; dozens of them would bury the report. */
@@ -466,6 +554,8 @@ Suite *password_suite(void)
 	tcase_add_test(tc, phc_format);
 	tcase_add_test(tc, weaker_hash_needs_rehash);
 	tcase_add_test(tc, django_hash);
+	tcase_add_test(tc, django_pbkdf2_hash);
+	tcase_add_test(tc, django_pbkdf2_malformed);
 	tcase_add_test(tc, unusable_hashes_take_as_long);
 	tcase_add_test(tc, slots_bound_concurrency);
 	tcase_add_test(tc, hashing_memory_is_bounded_by_slots);

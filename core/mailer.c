@@ -25,7 +25,6 @@
 #define MAILER_TICK_MS 500L
 /* After a database error: wait longer, so an outage is not logged twice a second. */
 #define MAILER_DB_RETRY_MS 5000L
-#define MAILER_ACQUIRE_MS 5000
 #define SMTP_TIMEOUT_S 30L
 /* RFC 2047 words of at most 75 characters: 42 bytes are 56 base64 characters. */
 #define ENCODED_WORD_BYTES 42
@@ -531,7 +530,7 @@ static void mailer_deliver(struct mailer *m, const struct outbox_email *email)
 		log_warn("mailer: email %s not sent (attempt %d), will retry: %s", email->id,
 			 email->attempts, error);
 	metrics_count(m->metrics, failed ? METRIC_EMAILS_FAILED : METRIC_EMAILS_SENT);
-	err = db_pool_acquire(m->pool, MAILER_ACQUIRE_MS, &conn);
+	err = db_pool_acquire(m->pool, DB_POOL_WAIT, &conn);
 	if (err == APP_OK)
 		err = failed ? email_mark_failed(conn, email->id, email->attempts, error)
 			     : email_mark_sent(conn, email->id);
@@ -549,7 +548,7 @@ static void mailer_unclaim(struct mailer *m, const struct outbox_email *emails, 
 {
 	struct db_conn *conn = NULL;
 
-	if (db_pool_acquire(m->pool, MAILER_ACQUIRE_MS, &conn) != APP_OK)
+	if (db_pool_acquire(m->pool, DB_POOL_WAIT, &conn) != APP_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (email_unclaim(conn, emails[i].id) != APP_OK)
@@ -568,7 +567,7 @@ static int mailer_run_batch(struct mailer *m, size_t *claimed)
 	int ret = -1;
 
 	*claimed = 0;
-	if (db_pool_acquire(m->pool, MAILER_ACQUIRE_MS, &conn) != APP_OK)
+	if (db_pool_acquire(m->pool, DB_POOL_WAIT, &conn) != APP_OK)
 		goto out;
 	if (email_claim_due(conn, MAILER_BATCH, &emails, &n) != APP_OK)
 		goto out;

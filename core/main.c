@@ -175,7 +175,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 			 DB_REPLICA | (cfg->db_prepared_statements ? 0 : DB_NO_PREPARE),
 			 &app.replica) != APP_OK)
 		goto out;
-	if (db_pool_acquire(app.pool, 5000, &conn) != APP_OK)
+	if (db_pool_acquire(app.pool, DB_POOL_WAIT, &conn) != APP_OK)
 		goto out;
 	int current = migrate_check_current(conn, cfg->migrations_dir);
 	db_pool_release(app.pool, conn);

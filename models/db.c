@@ -361,7 +361,7 @@ static enum app_err pipeline_read(struct db_conn *conn, const struct db_statemen
 static enum app_err exec_many_once(struct db_conn *conn, const struct db_statement *stmts, size_t n,
 				   PGresult **results)
 {
-	int *prepared_now = xcalloc(n, sizeof(*prepared_now));
+	int prepared_now[DB_MAX_BATCH] = {0};
 	size_t n_before = conn->n_prepared;
 	enum app_err err = APP_ERR_UNAVAILABLE;
 	size_t sent = 0;
@@ -390,14 +390,19 @@ static enum app_err exec_many_once(struct db_conn *conn, const struct db_stateme
 			err = APP_ERR_UNAVAILABLE;
 	}
 out:
-	free(prepared_now);
 	return err;
 }
 
 enum app_err db_exec_many(struct db_conn *conn, const struct db_statement *stmts, size_t n)
 {
-	PGresult **results = xcalloc(n ? n : 1, sizeof(*results));
-	enum app_err err = exec_many_once(conn, stmts, n, results);
+	PGresult *results[DB_MAX_BATCH] = {0};
+	enum app_err err;
+
+	if (n > DB_MAX_BATCH) {
+		log_error("database: a batch of %zu statements; at most %d", n, DB_MAX_BATCH);
+		return APP_ERR_INTERNAL;
+	}
+	err = exec_many_once(conn, stmts, n, results);
 
 	if (err == APP_ERR_UNAVAILABLE && !conn->in_transaction &&
 	    PQstatus(conn->pg) != CONNECTION_OK && conn_reset(conn) == APP_OK) {
@@ -417,7 +422,6 @@ enum app_err db_exec_many(struct db_conn *conn, const struct db_statement *stmts
 		else
 			PQclear(results[i]);
 	}
-	free(results);
 	return err;
 }
 

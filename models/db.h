@@ -61,6 +61,9 @@ struct db_statement {
  * On APP_OK each non-NULL res holds its result (the caller PQclear()s them);
  * on error every res is NULL.
  */
+/* The most statements one db_exec_many() takes (more is APP_ERR_INTERNAL, logged). */
+#define DB_MAX_BATCH 16
+
 enum app_err db_exec_many(struct db_conn *conn, const struct db_statement *stmts, size_t n);
 
 /* Like db_exec with per-parameter lengths and formats (1 = binary), for bytea. */

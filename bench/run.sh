@@ -170,11 +170,7 @@ cleanup() {
   done
   "$root/scripts/pg.sh" stop "$tmp/pg-c" >/dev/null 2>&1 || true
   "$root/scripts/pg.sh" stop "$tmp/pg-d" >/dev/null 2>&1 || true
-  if [[ ${BENCH_KEEP:-} == 1 ]]; then
-    log "kept $tmp (logs, wrk output, pgbench scripts)"
-  else
-    rm -rf "$tmp" >/dev/null 2>&1 || true
-  fi
+  keep_or_remove "$tmp" "${BENCH_KEEP:-}" "logs, wrk output, pgbench scripts"
   exit "$rc"
 }
 trap cleanup EXIT

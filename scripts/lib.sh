@@ -29,3 +29,13 @@ stop_pid() {
   kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
   wait "$p" 2>/dev/null || true
 }
+
+# DIR KEEP WHAT: at the end of a run, keep DIR (saying it holds WHAT) when KEEP is 1,
+# else remove it.
+keep_or_remove() {
+  if [[ $2 == 1 ]]; then
+    log "kept $1${3:+ ($3)}"
+  else
+    rm -rf "$1" >/dev/null 2>&1 || true
+  fi
+}

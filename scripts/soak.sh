@@ -65,11 +65,7 @@ cleanup() {
   stop_pid "$sampler_pid"
   stop_pid "$server_pid"
   "$root/scripts/pg.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
-  if [[ ${SOAK_KEEP:-} == 1 ]]; then
-    log "kept $tmp (server log, wrk output, write logs, memory samples)"
-  else
-    rm -rf "$tmp" >/dev/null 2>&1 || true
-  fi
+  keep_or_remove "$tmp" "${SOAK_KEEP:-}" "server log, wrk output, write logs, memory samples"
   exit "$rc"
 }
 trap cleanup EXIT

@@ -97,11 +97,7 @@ cleanup() {
     as_pg "$bindir/pg_ctl" -D "$d" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
   done
   if ((rc != 0 && failed == 0)); then failed=1; fi
-  if [[ ${CLUSTER_KEEP:-} == 1 ]]; then
-    log "kept $tmp"
-  else
-    rm -rf "$tmp" >/dev/null 2>&1 || true
-  fi
+  keep_or_remove "$tmp" "${CLUSTER_KEEP:-}" ""
   echo "$passed passed, $failed failed"
   ((failed == 0)) || rc=1
   exit "$rc"

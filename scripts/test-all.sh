@@ -14,7 +14,8 @@ fi
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 
 out=$(mktemp "${TMPDIR:-/tmp}/devsearch-test-all.XXXXXX")
-trap 'rm -f "$out"' EXIT
+failures=$(mktemp "${TMPDIR:-/tmp}/devsearch-test-failures.XXXXXX")
+trap 'rm -f "$out" "$failures"' EXIT
 
 passed=0 failed=0 rc=0
 # run_suite LABEL BUILD_DIR [ENV=VALUE...]: scripts/test.sh, its output shown as
@@ -25,7 +26,8 @@ run_suite() {
 # run_script LABEL SCRIPT BUILD_DIR [ENV=VALUE...]: the same for any script taking
 # a build directory (as its argument and as BUILD).
 run_script() {
-  local label=$1 script=$2 build_dir=$3 line p f
+  local label=$1 script=$2 build_dir=$3 line p f short
+  short=$(basename "$build_dir")
   shift 3
   echo "== $label"
   set +e
@@ -42,6 +44,11 @@ run_script() {
   fi
   ((suite_rc == 0 || f > 0)) || f=1
   passed=$((passed + p)) failed=$((failed + f))
+  # What failed, kept for a recap above the totals (a CI log may show only its
+  # tail): Check's F/E lines, node's crosses, the cluster's and fuzzer's failures,
+  # sanitizer reports.
+  grep -E ':[0-9]+:[FE]:|^ *✖ |^cluster: FAIL |^fuzz: .*FAILED|ERROR: [A-Za-z]+Sanitizer|runtime error:' \
+    "$out" | sed "s|^ *|  [$short] |" >>"$failures" || true
 }
 
 start=$SECONDS
@@ -54,6 +61,10 @@ if [[ ${TEST_CLUSTER:-1} != 0 ]]; then
     "$root/tests/cluster/run.sh" "$1"
 fi
 echo "== all runs took $((SECONDS - start)) s"
+if [[ -s $failures ]]; then
+  echo "== what failed:"
+  cut -c1-400 "$failures" | awk '!seen[$0]++' | head -n 60
+fi
 ((failed == 0)) || rc=1
 echo "$passed passed, $failed failed"
 exit "$rc"

@@ -291,7 +291,7 @@ check "carol's hash on the peer is pbkdf2_sha256" pbkdf2_sha256 \
   "$(sql_peer "SELECT split_part(password, '\$', 1) FROM users_user WHERE username = 'carol'")"
 
 # Every seeded user logs in too: their notes and inboxes are compared below.
-seed_pw=devsearch-demo-pass
+seed_pw="devsearch-demo-pass"
 tokens=$tmp/tokens.txt # "username access_token" per line
 printf '%s %s\n' alice "$alice_access" bob "$bob_access" carol "$carol_access" dave "$dave_access" \
   staff "$staff_access" >"$tokens"
@@ -394,7 +394,7 @@ check "an access token from the peer works here (users/me)" "200 $alice_user" "$
 login "$P_OURS" alice "$PW_A"
 check "alice logs in here with her password from the peer (argon2)" 200 "$status"
 our_alice_access=$access
-check "alice's stored hash is ours now" '$argon2id$' \
+check "alice's stored hash is ours now" "\$argon2id\$" \
   "$(sql_ours "SELECT left(password, 10) FROM users WHERE username = 'alice'")"
 req "$P_PEER" GET /api/users/me "$our_alice_access"
 check "an access token from here works on the peer (users/me, same user)" "200 $alice_user" \
@@ -403,7 +403,7 @@ login "$P_OURS" carol "wrong-$PW_C"
 check "carol with a wrong password is refused here" 401 "$status"
 login "$P_OURS" carol "$PW_C"
 check "carol logs in here with her password from the peer (pbkdf2_sha256)" 200 "$status"
-check "carol's stored hash is ours now" '$argon2id$' \
+check "carol's stored hash is ours now" "\$argon2id\$" \
   "$(sql_ours "SELECT left(password, 10) FROM users WHERE username = 'carol'")"
 login "$P_OURS" "${seeded[0]}" "$seed_pw"
 check "a seeded user logs in here" 200 "$status"

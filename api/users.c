@@ -311,6 +311,7 @@ out:
  * and lock the token's row. Returns 0 with *conn (in the transaction) and
  * *state for a live token. Otherwise replies and returns -1, *conn released: a
  * rotated token presented again first ends its whole login (reuse detection).
+ * A valid token we never recorded is adopted first (refresh_adopt()).
  */
 static int lock_live_refresh_or_reply(struct http_ctx *ctx, struct token_claims *claims,
 				      struct db_conn **conn, struct refresh_state *state)
@@ -326,6 +327,17 @@ static int lock_live_refresh_or_reply(struct http_ctx *ctx, struct token_claims 
 		goto fail;
 	/* Row lock: of two concurrent uses of one token, exactly one goes on. */
 	err = refresh_lock(*conn, claims->jti, state);
+	if (err == APP_ERR_NOT_FOUND) {
+		/*
+		 * Signed with our key but never recorded: the Django version issued
+		 * it. Adopt it as SimpleJWT does at first sight, then lock it. Still
+		 * not found: its user is gone, inactive, or logged out since iat. A
+		 * concurrent first use that won is found rotated or revoked here.
+		 */
+		err = refresh_adopt(*conn, claims->jti, claims->user_id, claims->iat, claims->exp);
+		if (err == APP_OK)
+			err = refresh_lock(*conn, claims->jti, state);
+	}
 	if (err == APP_ERR_NOT_FOUND) {
 		reply_token_error(ctx, token_result_message(TOKEN_INVALID));
 		goto out;

@@ -16,6 +16,7 @@
 #include "auth/token.h"
 #include "core/cache_listener.h"
 #include "core/config.h"
+#include "core/django_import.h"
 #include "core/log.h"
 #include "core/mailer.h"
 #include "core/migrate.h"
@@ -40,6 +41,8 @@ static const char USAGE[] =
 	"                            a staff user; password from DEVSEARCH_PASSWORD or a prompt\n"
 	"  seed [--profiles N]       demo data: N profiles (default 50) with skills, projects,\n"
 	"                            tags, reviews, messages and notes\n"
+	"  import-django --from URL [--dry-run] [--skip-refused]\n"
+	"                            copy the Django version's data and live refresh tokens\n"
 	"\n"
 	"Run `devsearch COMMAND --help` for one command. Settings come from the environment\n"
 	"(every one is described in docs/configuration.md):\n"
@@ -102,6 +105,19 @@ static const char SEED_HELP[] =
 	"from word lists by a hash of each row's number, so the same N always gives the same\n"
 	"data and counts. The users, profiles, skills, projects and reviews tables stay\n"
 	"locked until it ends. Prints one line with the rows created.\n";
+
+static const char IMPORT_HELP[] =
+	"usage: devsearch import-django --from DJANGO_DATABASE_URL [--dry-run] [--skip-refused]\n"
+	"\n"
+	"Copy the Django version's users (with their password hashes), profiles, skills,\n"
+	"friends, tags, projects with their tags, reviews, notes, messages and live refresh\n"
+	"tokens (blacklisted ones stay blacklisted) from its PostgreSQL database into\n"
+	"DATABASE_URL's, in one transaction, keeping every id and timestamp. Rows whose id\n"
+	"is already here are left as they are, so running it again copies only what is new.\n"
+	"A row this database refuses is listed with the reason, with the rows that depend on\n"
+	"it, and then nothing is written, unless --skip-refused copies all the others.\n"
+	"--dry-run does everything, prints the same report, and writes nothing. The Django\n"
+	"database is only read, from one snapshot. See docs/from-django.md.\n";
 
 static int wants_help(int argc, char **argv)
 {
@@ -246,6 +262,7 @@ int main(int argc, char **argv)
 			   : !strcmp(cmd, "makemigrations")  ? MAKE_HELP
 			   : !strcmp(cmd, "createsuperuser") ? SUPERUSER_HELP
 			   : !strcmp(cmd, "seed")            ? SEED_HELP
+			   : !strcmp(cmd, "import-django")   ? IMPORT_HELP
 							     : NULL;
 	if (!help) {
 		fprintf(stderr, "error: unknown command \"%s\"\n\n%s", cmd, USAGE);
@@ -274,6 +291,8 @@ int main(int argc, char **argv)
 		ret = createsuperuser_command(&cfg, argc - 2, argv + 2);
 	else if (!strcmp(cmd, "seed"))
 		ret = seed_command(&cfg, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "import-django"))
+		ret = import_django_command(&cfg, argc - 2, argv + 2);
 	else if (argc != 3)
 		ret = usage_error(MAKE_HELP, "makemigrations takes one NAME");
 	else

@@ -33,6 +33,7 @@ struct db_conn {
 	long statement_timeout_ms; /* 0: none (migrations, commands) */
 	int no_prepare;            /* DB_NO_PREPARE: unnamed statements, no session state */
 	char last_constraint[64];
+	char last_error[512]; /* the last failure's message and detail, one line */
 	atomic_ulong *errors; /* the pool's error counts by enum app_err; NULL outside a pool */
 };
 
@@ -200,17 +201,34 @@ static enum app_err map_sqlstate(const char *state)
 	return APP_ERR_INTERNAL;
 }
 
+/* Keep a failure's primary message and detail as one line, for db_last_error(). */
+static void remember_error(struct db_conn *conn, const PGresult *res)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	if (!primary)
+		primary = PQerrorMessage(conn->pg);
+	snprintf(conn->last_error, sizeof(conn->last_error), "%s%s%s", primary, detail ? " " : "",
+		 detail ? detail : "");
+	for (char *c = conn->last_error; *c; c++)
+		if (*c == '\n')
+			*c = ' ';
+}
+
 /* Check a result; on failure log it, remember the constraint and map the error. */
 static enum app_err check_result(struct db_conn *conn, PGresult *res, const char *what)
 {
 	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+		conn->last_error[0] = '\0';
 		return APP_OK;
+	}
 
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
 	snprintf(conn->last_constraint, sizeof(conn->last_constraint), "%s",
 		 constraint ? constraint : "");
+	remember_error(conn, res);
 	enum app_err err = map_sqlstate(state);
 	if (PQstatus(conn->pg) != CONNECTION_OK)
 		err = APP_ERR_UNAVAILABLE;
@@ -485,6 +503,87 @@ void db_rollback(struct db_conn *conn)
 const char *db_last_constraint(const struct db_conn *conn)
 {
 	return conn->last_constraint;
+}
+
+const char *db_last_error(const struct db_conn *conn)
+{
+	return conn->last_error;
+}
+
+/* The end of a COPY ... FROM STDIN: its outcome, with every result read. */
+static enum app_err copy_in_finish(struct db_conn *to, const char *abort_reason)
+{
+	enum app_err err = APP_OK;
+	PGresult *res;
+
+	if (PQputCopyEnd(to->pg, abort_reason) != 1)
+		err = APP_ERR_UNAVAILABLE;
+	while ((res = PQgetResult(to->pg))) {
+		if (err == APP_OK)
+			err = check_result(to, res, "COPY FROM STDIN");
+		PQclear(res);
+	}
+	return err;
+}
+
+/* Read what follows the last row of a COPY ... TO STDOUT: its outcome. */
+static enum app_err copy_out_finish(struct db_conn *from)
+{
+	enum app_err err = APP_OK;
+	PGresult *res;
+
+	while ((res = PQgetResult(from->pg))) {
+		if (err == APP_OK)
+			err = check_result(from, res, "COPY TO STDOUT");
+		PQclear(res);
+	}
+	return err;
+}
+
+enum app_err db_copy(struct db_conn *from, const char *copy_out, struct db_conn *to,
+		     const char *copy_in, long *rows)
+{
+	PGresult *res;
+	enum app_err err = APP_OK;
+	char *row = NULL;
+	int len;
+
+	*rows = 0;
+	from->statements++, from->round_trips++;
+	to->statements++, to->round_trips++;
+	res = PQexec(from->pg, copy_out);
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
+		err = check_result(from, res, "COPY TO STDOUT");
+		PQclear(res);
+		return err == APP_OK ? APP_ERR_INTERNAL : err;
+	}
+	PQclear(res);
+	res = PQexec(to->pg, copy_in);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		err = check_result(to, res, "COPY FROM STDIN");
+		PQclear(res);
+		/* Leave the source's COPY unread: the connection is given up below. */
+		PQreset(from->pg);
+		return err == APP_OK ? APP_ERR_INTERNAL : err;
+	}
+	PQclear(res);
+	/* Text format, so each buffer is one row, passed on as it is. */
+	while ((len = PQgetCopyData(from->pg, &row, 0)) > 0) {
+		if (PQputCopyData(to->pg, row, len) != 1)
+			err = APP_ERR_UNAVAILABLE;
+		PQfreemem(row);
+		if (err != APP_OK)
+			break;
+		(*rows)++;
+	}
+	if (err == APP_OK && len == -2)
+		err = APP_ERR_UNAVAILABLE;
+	if (err == APP_OK)
+		err = copy_out_finish(from);
+	else
+		PQreset(from->pg);
+	enum app_err in_err = copy_in_finish(to, err == APP_OK ? NULL : "the source failed");
+	return err != APP_OK ? err : in_err;
 }
 
 unsigned long db_statement_count(const struct db_conn *conn)

@@ -86,6 +86,18 @@ void db_rollback(struct db_conn *conn);
 const char *db_last_constraint(const struct db_conn *conn);
 
 /* Statements run on this connection since it was opened; for the N+1 tests. */
+/* The last statement's message and detail when it failed, one line; "" when it did not. */
+const char *db_last_error(const struct db_conn *conn);
+
+/*
+ * Stream the rows of copy_out (a COPY ... TO STDOUT, text format, run on from)
+ * into copy_in (a COPY ... FROM STDIN run on to), without parsing them; *rows
+ * is how many. On failure the target's COPY is aborted; a source connection
+ * left in the middle of its COPY is reset.
+ */
+enum app_err db_copy(struct db_conn *from, const char *copy_out, struct db_conn *to,
+		     const char *copy_in, long *rows);
+
 unsigned long db_statement_count(const struct db_conn *conn);
 
 /* Waits for the server's answer on this connection so far; for the batching tests. */

@@ -57,7 +57,7 @@ static const char SQL_FRIEND_REMOVE[] =
 	"DELETE FROM friends WHERE profile_id = $1 AND friend_id = $2";
 static const char SQL_IDENTITY_TAKEN[] =
 	"SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($2) AND id <> $1), "
-	"EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($3) AND id <> $1)";
+	"EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($3) AND email <> '' AND id <> $1)";
 static const char SQL_NOTE_IS_OWN[] =
 	"SELECT EXISTS (SELECT 1 FROM notes WHERE id = $1 AND owner_id = $2)";
 static const char SQL_UPDATE_USER[] = "UPDATE users SET username = coalesce($2, username), "

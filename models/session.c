@@ -17,6 +17,21 @@ static const char SQL_REFRESH_LOCK[] =
 	"s.revoked_at IS NOT NULL "
 	"FROM refresh_tokens t JOIN login_sessions s ON s.id = t.session_id "
 	"LEFT JOIN blacklisted_tokens b ON b.jti = t.jti WHERE t.jti = $1 FOR UPDATE OF t";
+/*
+ * One statement, so a token that is not taken leaves no session behind: the
+ * session's id is drawn first and its row written only when the token's row
+ * was (the foreign key is checked at the end of the statement). ON CONFLICT
+ * waits for a concurrent first use of jti and then writes nothing. The user
+ * test is auth_authenticate's: iat at or after ceil(tokens_valid_after).
+ */
+static const char SQL_REFRESH_ADOPT[] =
+	"WITH u AS (SELECT id, gen_random_uuid() AS session_id FROM users WHERE id = $2 "
+	"AND is_active AND $3::bigint >= "
+	"coalesce(ceil(extract(epoch FROM tokens_valid_after)), 0)), "
+	"t AS (INSERT INTO refresh_tokens (jti, user_id, session_id, expires_at) "
+	"SELECT $1, id, session_id, to_timestamp($4::bigint) FROM u "
+	"ON CONFLICT (jti) DO NOTHING RETURNING user_id, session_id) "
+	"INSERT INTO login_sessions (id, user_id) SELECT session_id, user_id FROM t";
 static const char SQL_BLACKLIST[] =
 	"INSERT INTO blacklisted_tokens (jti) VALUES ($1) ON CONFLICT DO NOTHING";
 static const char SQL_MARK_ROTATED[] =
@@ -80,6 +95,16 @@ enum app_err refresh_lock(struct db_conn *conn, const char *jti, struct refresh_
 	}
 	PQclear(res);
 	return err;
+}
+
+enum app_err refresh_adopt(struct db_conn *conn, const char *jti, const char *user_id, long iat,
+			   long expires_at)
+{
+	char issued[24], expires[24];
+	snprintf(issued, sizeof(issued), "%ld", iat);
+	snprintf(expires, sizeof(expires), "%ld", expires_at);
+	const char *params[] = {jti, user_id, issued, expires};
+	return db_exec(conn, SQL_REFRESH_ADOPT, 4, params, NULL);
 }
 
 enum app_err refresh_blacklist(struct db_conn *conn, const char *jti, int rotated)

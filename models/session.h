@@ -44,6 +44,18 @@ enum app_err refresh_record(struct db_conn *conn, const char *jti, const char *u
  */
 enum app_err refresh_lock(struct db_conn *conn, const char *jti, struct refresh_state *out);
 
+/*
+ * Record a validly signed refresh token we never issued (the Django version's
+ * SimpleJWT made it) as the only token of a new session of user_id, as
+ * SimpleJWT records an unknown token at first use. Nothing is written when the
+ * user is missing or inactive, when iat is before the user's
+ * tokens_valid_after, or when jti is already recorded (a concurrent first use
+ * won): the caller's refresh_lock() then tells which. APP_OK in every one of
+ * those cases; in the caller's transaction.
+ */
+enum app_err refresh_adopt(struct db_conn *conn, const char *jti, const char *user_id, long iat,
+			   long expires_at);
+
 /* Blacklist jti; the old token of a rotation also gets rotated_at. */
 enum app_err refresh_blacklist(struct db_conn *conn, const char *jti, int rotated);
 

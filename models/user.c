@@ -24,10 +24,10 @@ static const char SQL_BY_ID[] =
 	"SELECT " USER_COLUMNS "FROM users u JOIN profiles p ON p.user_id = u.id WHERE u.id = $1";
 static const char SQL_BY_EMAIL[] =
 	"SELECT " USER_COLUMNS "FROM users u JOIN profiles p ON p.user_id = u.id "
-	"WHERE lower(u.email) = lower($1) AND u.is_active";
+	"WHERE lower(u.email) = lower($1) AND u.email <> '' AND u.is_active";
 static const char SQL_TAKEN[] =
 	"SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($1)), "
-	"EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($2))";
+	"EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($2) AND email <> '')";
 static const char SQL_UPDATE_HASH[] = "UPDATE users SET password = $2 WHERE id = $1";
 static const char SQL_CHANGE_PASSWORD[] =
 	"UPDATE users SET password = $2, tokens_valid_after = now() WHERE id = $1";

@@ -142,5 +142,6 @@ Suite *security_suite(void); /* tests/test_security.c */
 Suite *faults_suite(void);   /* tests/faults/test_faults.c */
 Suite *metrics_suite(void);  /* tests/test_metrics.c */
 Suite *topology_suite(void); /* tests/test_topology.c */
+Suite *import_suite(void);   /* tests/test_import.c */
 
 #endif

@@ -942,22 +942,23 @@ START_TEST(no_user_enumeration_through_login_or_reset)
 	json_decref(j_wrong);
 	json_decref(j_inactive);
 
-	/* Similar times: the unknown user is hashed against too (three tries against noise). */
+	/* Similar times: the unknown user is hashed against too (five tries against noise). */
 	double unknown = 0, wrong = 0, ratio = 0;
 	char *answer_a = NULL, *answer_b = NULL;
 	char wrong_body[256];
 	snprintf(wrong_body, sizeof(wrong_body),
 		 "{\"username\":\"%s\",\"password\":\"Wrong-Password-1\"}", p.a.username);
-	for (int round = 0; round < 3; round++) {
+	for (int round = 0; round < 5; round++) {
 		median_pair("/api/users/token",
 			    "{\"username\":\"no-such-user-sec\",\"password\":\"Wrong-Password-1\"}",
 			    wrong_body, &unknown, &wrong, &answer_a, &answer_b);
 		ratio = unknown / wrong;
-		if (ratio > 0.75 && ratio < 1.33)
+		if (ratio > 0.67 && ratio < 1.5)
 			break;
 	}
-	ck_assert_msg(ratio > 0.75 && ratio < 1.33, "login: unknown %.1f ms, wrong %.1f ms",
-		      unknown, wrong);
+	/* Skipping the hash for an unknown user would make it many times faster, not 1.5. */
+	ck_assert_msg(ratio > 0.67 && ratio < 1.5, "login: unknown %.1f ms, wrong %.1f ms", unknown,
+		      wrong);
 	ck_assert_str_eq(answer_a, answer_b);
 
 	/* Reset: the same answer, and no slower for a known address (the mail goes by outbox). */

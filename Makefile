@@ -18,6 +18,10 @@
 #   make test-cluster  two servers behind nginx, PgBouncer, a primary and a streaming
 #                   replica on 127.0.0.1 (tests/cluster/run.sh, docs/deploy.md); also
 #                   part of `make test`
+#   make test-django  this server against the Django version (../shared/peer-drf): its
+#                   data imported with `devsearch import-django`, both servers' JSON
+#                   compared, passwords and tokens across (tests/django/run.sh,
+#                   docs/from-django.md); also part of `make test`
 #   make bench      the C server against the Django version with wrk, plus the ceilings
 #                   (bench/README.md); not part of `make test`
 #
@@ -94,7 +98,7 @@ TEST_LDLIBS = $(TEST_PKG_LIBS)
 FMT_FILES := $(foreach d,$(SRC_DIRS) tests tests/fuzz tests/faults bench,$(wildcard $(d)/*.c) $(wildcard $(d)/*.h))
 
 .DEFAULT_GOAL := all
-.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench soak test-cluster
+.PHONY: all build docs-assets run test asan fuzz fuzz-build stop clean fmt-check deps bench soak test-cluster test-django
 .DELETE_ON_ERROR:
 
 all: build
@@ -193,6 +197,11 @@ test-cluster:
 	scripts/deps.sh
 	$(MAKE) BUILD=$(BUILD) $(BIN)
 	BUILD=$(BUILD) tests/cluster/run.sh
+
+test-django:
+	scripts/deps.sh
+	$(MAKE) BUILD=$(BUILD) $(BIN)
+	tests/django/run.sh $(BUILD)
 
 stop:
 	scripts/pg.sh stop var

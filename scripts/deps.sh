@@ -32,6 +32,17 @@ PACKAGES=(
   nginx
   pgbouncer
   wrk
+  # The Django version, for tests/django/run.sh (its README's list; no pip).
+  python3
+  python3-django
+  python3-djangorestframework
+  python3-djangorestframework-simplejwt
+  python3-psycopg2
+  gunicorn
+  python3-argon2
+  python3-django-cors-headers
+  python3-yaml
+  python3-uritemplate
 )
 
 # With arguments, those packages instead (scripts/bench-deps.sh passes its own list).

@@ -3,7 +3,10 @@
 # the C suites again on ASAN_BUILD_DIR (built with ASan/UBSan; LeakSanitizer on),
 # each on its own throwaway cluster, one after the other (the machine may have
 # only 2 cores), then tests/cluster/run.sh on BUILD_DIR (two servers behind nginx,
-# PgBouncer and a streaming replica; about two minutes; TEST_CLUSTER=0 skips it).
+# PgBouncer and a streaming replica; about two minutes; TEST_CLUSTER=0 skips it),
+# then tests/django/run.sh on BUILD_DIR (the Django version's data imported, both
+# servers' JSON compared; under a minute; skipped with a line when the Django
+# version's directory is absent, TEST_DJANGO=0 skips it).
 # The last line adds all the runs up: "N passed, M failed".
 set -euo pipefail
 
@@ -47,7 +50,7 @@ run_script() {
   # What failed, kept for a recap above the totals (a CI log may show only its
   # tail): Check's F/E lines, node's crosses, the cluster's and fuzzer's failures,
   # sanitizer reports.
-  grep -E ':[0-9]+:[FE]:|^ *✖ |^cluster: FAIL |^fuzz: .*FAILED|ERROR: [A-Za-z]+Sanitizer|runtime error:' \
+  grep -E ':[0-9]+:[FE]:|^ *✖ |^cluster: FAIL |^django: FAIL |^fuzz: .*FAILED|ERROR: [A-Za-z]+Sanitizer|runtime error:' \
     "$out" | sed "s|^ *|  [$short] |" >>"$failures" || true
 }
 
@@ -59,6 +62,19 @@ run_suite "C suites under AddressSanitizer, UndefinedBehaviorSanitizer and LeakS
 if [[ ${TEST_CLUSTER:-1} != 0 ]]; then
   run_script "Cluster: two servers, nginx, PgBouncer, a replica ($1)" \
     "$root/tests/cluster/run.sh" "$1"
+fi
+if [[ ${TEST_DJANGO:-1} != 0 ]]; then
+  # The same places tests/django/run.sh looks in.
+  peer_dir=${DJANGO_PEER_DIR:-}
+  for d in "$root/../shared/peer-drf" "$root/../../shared/peer-drf"; do
+    [[ -z $peer_dir && -f $d/manage.py ]] && peer_dir=$d
+  done
+  if [[ -n $peer_dir && -f $peer_dir/manage.py ]]; then
+    run_script "The Django version: import-django, both servers' JSON compared ($1)" \
+      "$root/tests/django/run.sh" "$1"
+  else
+    echo "== The Django version: skipped, its directory (../shared/peer-drf or DJANGO_PEER_DIR) is absent"
+  fi
 fi
 echo "== all runs took $((SECONDS - start)) s"
 if [[ -s $failures ]]; then

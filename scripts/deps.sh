@@ -30,7 +30,6 @@ PACKAGES=(
   libclang-rt-dev
   ca-certificates
   nginx
-  pgbouncer
   wrk
   # The Django version, for tests/django/run.sh (its README's list; no pip).
   python3
@@ -45,7 +44,7 @@ PACKAGES=(
   python3-uritemplate
 )
 
-# With arguments, those packages instead (scripts/bench-deps.sh passes its own list).
+# With arguments, those packages instead (scripts/bench-deps.sh asks for procps).
 if (($#)); then
   PACKAGES=("$@")
 fi

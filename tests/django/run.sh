@@ -14,7 +14,8 @@
 #      with the peer's, field by field (tests/django/compare.mjs); then logins here
 #      with the peer's passwords (argon2 and pbkdf2; the hash becomes ours), the
 #      peer's refresh tokens here (outstanding: 200; blacklisted there: 401), the
-#      peer's access token here and ours there.
+#      peer's access token here and ours there; a refresh token from here on the peer,
+#      and one the peer issued after the import here (adopted at first use).
 #
 # Every process is started here and stopped by the trap, by PID. The last line is
 # "N passed, M failed" (scripts/test-all.sh adds it to make test's count).
@@ -405,6 +406,7 @@ login "$P_OURS" carol "wrong-$PW_C"
 check "carol with a wrong password is refused here" 401 "$status"
 login "$P_OURS" carol "$PW_C"
 check "carol logs in here with her password from the peer (pbkdf2_sha256)" 200 "$status"
+our_carol_refresh=$refresh
 check "carol's stored hash is ours now" "\$argon2id\$" \
   "$(sql_ours "SELECT left(password, 10) FROM users WHERE username = 'carol'")"
 login "$P_OURS" "${seeded[0]}" "$seed_pw"
@@ -423,3 +425,9 @@ check "the refresh token rotated out on the peer is refused here" "401 token_not
   "$status $(field .code)"
 req "$P_OURS" POST /api/users/token/refresh "" "{\"refresh\":\"$new_refresh\"}"
 check "the token issued here by that refresh refreshes again" 200 "$status"
+# The other way, and a token the peer issued after the import (adopted at first use).
+req "$P_PEER" POST /api/users/token/refresh "" "{\"refresh\":\"$our_carol_refresh\"}"
+check "a refresh token issued here refreshes on the peer" 200 "$status"
+login "$P_PEER" bob "$PW_B"
+req "$P_OURS" POST /api/users/token/refresh "" "{\"refresh\":\"$refresh\"}"
+check "a refresh token the peer issued after the import refreshes here" 200 "$status"

@@ -66,7 +66,7 @@ DOCS_ASSET_FILES := $(addprefix $(DOCS_ASSETS)/,$(SWAGGER_UI_FILES) $(DOCS_OWN_F
 CC ?= cc
 AR ?= ar
 
-PKGS      := libulfius jansson libjwt libpq libargon2 libmicrohttpd libcrypto libcurl
+PKGS      := libulfius jansson libjwt libpq libargon2 libmicrohttpd libcrypto libcurl zlib
 TEST_PKGS := check libcurl
 
 # $(call pkgconfig,--cflags|--libs,packages): run pkg-config, fail loudly.

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "api/cache.h"
+#include "api/compress.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -591,6 +592,7 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 		http_reply_error(&ctx, 400, "invalid_host", "Invalid HTTP_HOST header.");
 	else if (!apply_cors(&ctx, path))
 		route_request(&ctx, path);
+	http_compress_reply(&ctx);
 	double elapsed = now_ms() - started;
 	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status, elapsed);
 	if (ctx.app->metrics)

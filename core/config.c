@@ -365,6 +365,8 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	env_duration("LOGIN_THROTTLE_WINDOW", 900, &cfg->throttle_window, errors);
 	env_int("RESPONSE_CACHE_BYTES", 32L * 1024 * 1024, 0, 64L * 1024 * 1024 * 1024,
 		&cfg->response_cache_bytes, errors);
+	env_int("COMPRESS_MIN_BYTES", 1024, 0, 1024L * 1024 * 1024, &cfg->compress_min_bytes,
+		errors);
 	parse_metrics(cfg, errors);
 	const char *level = env("LOG_LEVEL");
 	cfg->log_level = level ? log_level_parse(level) : LOG_INFO;

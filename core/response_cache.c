@@ -24,8 +24,10 @@ struct entry {
 	struct entry *newer, *older; /* the LRU list */
 	uint64_t hash;
 	uint64_t generation;
-	size_t bytes; /* the whole allocation, as counted against the bound */
+	size_t bytes; /* the whole allocation and gz, as counted against the bound */
 	size_t len;
+	char *gz; /* owned, NULL until response_cache_put_gzip() */
+	size_t gz_len;
 	char etag[RESPONSE_CACHE_ETAG_SIZE];
 	char *key;  /* points into data */
 	char *body; /* points into data, after the key */
@@ -91,6 +93,7 @@ void response_cache_free(struct response_cache *cache)
 		return;
 	for (struct entry *e = cache->newest, *next; e; e = next) {
 		next = e->older;
+		free(e->gz);
 		free(e);
 	}
 	free(cache->buckets);
@@ -173,6 +176,7 @@ static void remove_entry(struct response_cache *cache, struct entry *e)
 	lru_unlink(cache, e);
 	cache->stats.bytes -= e->bytes;
 	cache->stats.entries--;
+	free(e->gz);
 	free(e);
 }
 
@@ -195,7 +199,33 @@ static void maybe_grow(struct response_cache *cache)
 	cache->nbuckets = n;
 }
 
+/* A copy of len bytes at data, NUL-terminated as callers may expect of a body. */
+static char *copy_body(const char *data, size_t len)
+{
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/* Under lock: the current entry for key, or NULL (a stale one is freed). */
+static struct entry *find_current(struct response_cache *cache, const char *key, uint64_t hash)
+{
+	struct entry *e = find(cache, key, hash);
+	if (e && e->generation != atomic_load(&cache->generation)) {
+		remove_entry(cache, e);
+		e = NULL;
+	}
+	return e;
+}
+
 int response_cache_get(struct response_cache *cache, const char *key, struct cached_response *out)
+{
+	return response_cache_lookup(cache, key, 0, out);
+}
+
+int response_cache_lookup(struct response_cache *cache, const char *key, int want_gzip,
+			  struct cached_response *out)
 {
 	uint64_t hash;
 	struct entry *e;
@@ -206,20 +236,16 @@ int response_cache_get(struct response_cache *cache, const char *key, struct cac
 		return 0;
 	hash = hash_bytes(key, strlen(key));
 	pthread_mutex_lock(&cache->lock);
-	e = find(cache, key, hash);
-	if (e && e->generation != atomic_load(&cache->generation)) {
-		remove_entry(cache, e);
-		e = NULL;
-	}
+	e = find_current(cache, key, hash);
 	if (e) {
 		lru_unlink(cache, e);
 		lru_push_newest(cache, e);
-		out->body = xmalloc(e->len + 1);
-		memcpy(out->body, e->body, e->len);
-		out->body[e->len] = '\0';
-		out->len = e->len;
+		out->gzip = want_gzip && e->gz;
+		out->len = out->gzip ? e->gz_len : e->len;
+		out->body = copy_body(out->gzip ? e->gz : e->body, out->len);
 		memcpy(out->etag, e->etag, sizeof(out->etag));
 		cache->stats.hits++;
+		cache->stats.gzip_hits += (unsigned long)out->gzip;
 		found = 1;
 	} else {
 		cache->stats.misses++;
@@ -281,6 +307,39 @@ void response_cache_put(struct response_cache *cache, const char *key, uint64_t 
 	cache->stats.stores++;
 	maybe_grow(cache);
 	pthread_mutex_unlock(&cache->lock);
+}
+
+void response_cache_put_gzip(struct response_cache *cache, const char *key, const char *etag,
+			     const char *gz, size_t len)
+{
+	if (!cache || atomic_load(&cache->suspended))
+		return;
+	uint64_t hash = hash_bytes(key, strlen(key));
+	/* Copied outside the lock; freed unused when the entry cannot take it. */
+	char *copy = copy_body(gz, len);
+
+	pthread_mutex_lock(&cache->lock);
+	struct entry *e = find_current(cache, key, hash);
+	if (!e || e->gz || strcmp(e->etag, etag) || e->bytes + len > cache->stats.max_bytes / 4)
+		goto out;
+	/* Make room without evicting e itself: it is the newest once unlinked and pushed. */
+	lru_unlink(cache, e);
+	lru_push_newest(cache, e);
+	while (cache->oldest != e && cache->stats.bytes + len > cache->stats.max_bytes) {
+		remove_entry(cache, cache->oldest);
+		cache->stats.evictions++;
+	}
+	if (cache->stats.bytes + len > cache->stats.max_bytes)
+		goto out;
+	e->gz = copy;
+	e->gz_len = len;
+	e->bytes += len;
+	cache->stats.bytes += len;
+	cache->stats.gzip_stores++;
+	copy = NULL;
+out:
+	pthread_mutex_unlock(&cache->lock);
+	free(copy);
 }
 
 void response_cache_stats(struct response_cache *cache, struct response_cache_stats *out)

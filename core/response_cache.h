@@ -11,6 +11,10 @@
  * evicted). A reader takes the generation before it reads the database and
  * stores its answer with it; an answer computed before a write that was
  * bumped meanwhile is stale at birth and is not stored.
+ *
+ * An entry may also keep the gzip form of its body (made once by the HTTP
+ * side, attached with response_cache_put_gzip()), counted in the same budget,
+ * so that a hit asking for it is never compressed again.
  */
 #ifndef DEVSEARCH_RESPONSE_CACHE_H
 #define DEVSEARCH_RESPONSE_CACHE_H
@@ -27,7 +31,8 @@ struct response_cache;
 struct cached_response {
 	char *body; /* owned: free() it, or response_cache_hit_release() */
 	size_t len;
-	char etag[RESPONSE_CACHE_ETAG_SIZE];
+	char etag[RESPONSE_CACHE_ETAG_SIZE]; /* of the plain body, whichever form body is */
+	int gzip;                            /* body is the gzip form of the stored answer */
 };
 
 /*
@@ -63,6 +68,12 @@ void response_cache_resume(struct response_cache *cache);
  * key is borrowed.
  */
 int response_cache_get(struct response_cache *cache, const char *key, struct cached_response *out);
+/*
+ * The same, but with want_gzip set a hit hands back the entry's gzip form
+ * (out->gzip = 1) when one was attached, else the plain body (out->gzip = 0).
+ */
+int response_cache_lookup(struct response_cache *cache, const char *key, int want_gzip,
+			  struct cached_response *out);
 void response_cache_hit_release(struct cached_response *hit);
 
 /*
@@ -75,6 +86,16 @@ void response_cache_hit_release(struct cached_response *hit);
 void response_cache_put(struct response_cache *cache, const char *key, uint64_t generation,
 			const char *body, size_t len, const char *etag);
 
+/*
+ * Keep gz (len bytes, the gzip form of the body stored under key with etag)
+ * next to that body. Nothing is kept when the entry is gone, stale, has
+ * another etag or a gzip form already, or when it would then take more than a
+ * quarter of the budget; other entries are evicted to make room. All
+ * arguments are borrowed.
+ */
+void response_cache_put_gzip(struct response_cache *cache, const char *key, const char *etag,
+			     const char *gz, size_t len);
+
 /* The strong entity tag of body into etag: a quoted 64-bit FNV-1a hash in hex. */
 void response_cache_etag(const char *body, size_t len, char etag[RESPONSE_CACHE_ETAG_SIZE]);
 
@@ -84,6 +105,8 @@ struct response_cache_stats {
 	size_t max_bytes; /* the bound */
 	size_t entries;
 	unsigned long hits, misses, stores, evictions;
+	unsigned long gzip_stores; /* gzip forms attached */
+	unsigned long gzip_hits;   /* hits answered with a stored gzip form */
 };
 void response_cache_stats(struct response_cache *cache, struct response_cache_stats *out);
 

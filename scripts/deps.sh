@@ -17,6 +17,7 @@ PACKAGES=(
   libsubunit-dev
   libcurl4-gnutls-dev
   libssl-dev
+  zlib1g-dev
   openssl
   postgresql
   postgresql-contrib

@@ -31,6 +31,7 @@ int main(void)
 	srunner_add_suite(runner, seed_suite());
 	srunner_add_suite(runner, import_suite());
 	srunner_add_suite(runner, cache_suite());
+	srunner_add_suite(runner, compress_suite());
 	srunner_add_suite(runner, security_suite());
 	srunner_add_suite(runner, faults_suite());
 	srunner_add_suite(runner, metrics_suite());

@@ -137,6 +137,7 @@ Suite *projects_suite(void); /* tests/test_projects.c */
 Suite *images_suite(void);   /* tests/test_images.c */
 Suite *seed_suite(void);     /* tests/test_seed.c */
 Suite *cache_suite(void);    /* tests/test_cache.c */
+Suite *compress_suite(void); /* tests/test_compress.c: gzip, HEAD, OPTIONS */
 Suite *db_suite(void);       /* tests/test_db.c */
 Suite *security_suite(void); /* tests/test_security.c */
 Suite *faults_suite(void);   /* tests/faults/test_faults.c */

@@ -6,11 +6,9 @@
  */
 #include "api/http.h"
 
-#include <arpa/inet.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +16,9 @@
 #include <time.h>
 
 #include "api/cache.h"
+#include "api/client_addr.h"
 #include "api/compress.h"
+#include "api/ratelimit.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -59,11 +59,8 @@ const char *http_query(const struct http_ctx *ctx, const char *name)
 
 void http_client_ip(const struct http_ctx *ctx, char out[64])
 {
-	const struct sockaddr *addr = ctx->req->client_address;
-	snprintf(out, 64, "unknown");
-	if (addr && addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, out,
-			  64);
+	client_addr_resolve(ctx->app->cfg, ctx->req->client_address,
+			    http_header(ctx, "X-Forwarded-For"), out);
 }
 
 char *http_absolute_url(const struct http_ctx *ctx, const char *path)
@@ -590,7 +587,7 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 	http_set_header(&ctx, "X-Content-Type-Options", "nosniff");
 	if (host && !host_is_valid(host))
 		http_reply_error(&ctx, 400, "invalid_host", "Invalid HTTP_HOST header.");
-	else if (!apply_cors(&ctx, path))
+	else if (!apply_cors(&ctx, path) && !http_rate_limit_or_reply(&ctx, path))
 		route_request(&ctx, path);
 	http_compress_reply(&ctx);
 	double elapsed = now_ms() - started;

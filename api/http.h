@@ -112,7 +112,10 @@ char *http_query_trimmed(const struct http_ctx *ctx, const char *name);
 const char *http_header(const struct http_ctx *ctx, const char *name);
 /* A query-string parameter or NULL; borrowed for the request. */
 const char *http_query(const struct http_ctx *ctx, const char *name);
-/* The client's IPv4 address as text into out (64 bytes). */
+/*
+ * The client's address as text into out (64 bytes): the TCP peer, or behind
+ * TRUSTED_PROXIES the one X-Forwarded-For names (api/client_addr.h).
+ */
 void http_client_ip(const struct http_ctx *ctx, char out[64]);
 /* Absolute URL of path on this server, from the request's Host; new string (free()). */
 char *http_absolute_url(const struct http_ctx *ctx, const char *path);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/ratelimit.h"
 #include "auth/password.h"
 #include "auth/reset.h"
 #include "auth/token.h"
@@ -163,17 +164,6 @@ out:
 	free(location);
 }
 
-static void reply_throttled(struct http_ctx *ctx, long retry_after)
-{
-	char seconds[24], detail[96];
-	snprintf(seconds, sizeof(seconds), "%ld", retry_after);
-	snprintf(detail, sizeof(detail),
-		 "Request was throttled. Expected available in %ld second%s.", retry_after,
-		 retry_after == 1 ? "" : "s");
-	http_set_header(ctx, "Retry-After", seconds);
-	http_reply_error(ctx, 429, "throttled", detail);
-}
-
 /*
  * 200 with a token pair. Credentials must not be kept by a browser or proxy
  * cache (RFC 6749 5.1 asks the same of OAuth token responses).
@@ -237,7 +227,7 @@ static void post_token(struct http_ctx *ctx)
 				    : 0;
 		if (throttle.ip_failures >= cfg->throttle_ip && throttle.ip_retry_after > wait)
 			wait = throttle.ip_retry_after;
-		reply_throttled(ctx, wait);
+		http_reply_throttled(ctx, wait);
 		goto out;
 	}
 	err = user_find_by_username(conn, username, &user);

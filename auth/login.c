@@ -20,6 +20,17 @@ static const char *bearer_token(const char *header)
 	return header;
 }
 
+int auth_token_user(const struct app *app, const char *header, long now, char user_id[37])
+{
+	struct token_claims claims;
+	const char *token = bearer_token(header);
+
+	if (!token || token_decode(app->keys, token, TOKEN_ACCESS, now, &claims) != TOKEN_VALID)
+		return 0;
+	snprintf(user_id, 37, "%s", claims.user_id);
+	return 1;
+}
+
 enum auth_result auth_authenticate(const struct app *app, const char *header, long now,
 				   struct auth_user *out)
 {

@@ -39,6 +39,14 @@ enum auth_result auth_authenticate(const struct app *app, const char *header, lo
 				   struct auth_user *out);
 
 /*
+ * The user a valid access token in the Authorization header (may be NULL)
+ * speaks for, from the token alone: no database, so a deleted or deactivated
+ * user's token still names them (auth_authenticate() refuses it). 1 with
+ * user_id filled, 0 when there is no such token.
+ */
+int auth_token_user(const struct app *app, const char *header, long now, char user_id[37]);
+
+/*
  * Issue an access and a refresh token for user in session_id (the refresh
  * token rotated from parent_jti, NULL at login) and record the refresh token,
  * in the caller's transaction. *access and *refresh are new strings (free()).

@@ -222,7 +222,7 @@ if has_server c; then
   c_env=(env -u PGHOST -u PGPORT -u PGDATABASE -u PGUSER -u PGPASSWORD -u PGSERVICE
     DATABASE_URL="${db_url[c]}" JWT_SECRET="$JWT_SECRET" LOG_LEVEL=warn
     "${ARGON2_ENV[@]}" LOGIN_THROTTLE_USERNAME=1000000 LOGIN_THROTTLE_IP=1000000
-    ACCESS_TOKEN_LIFETIME=2h MEDIA_ROOT="$tmp/media-c")
+    RATE_LIMIT_ANON=off RATE_LIMIT_USER=off ACCESS_TOKEN_LIFETIME=2h MEDIA_ROOT="$tmp/media-c")
 fi
 if has_server django; then
   "$root/scripts/pg.sh" start "$tmp/pg-d" devsearch_peer >/dev/null || die "cannot start the Django version's cluster"

@@ -28,6 +28,7 @@ struct token_keys;
 struct password_hasher;
 struct response_cache;
 struct metrics;
+struct rate_limiter;
 
 /*
  * Passed as user data to every endpoint. Immutable after start: the pool, the
@@ -43,6 +44,7 @@ struct app {
 	struct password_hasher *hasher; /* does its own locking (bounded hashing slots) */
 	struct response_cache *cache;   /* does its own locking; NULL: RESPONSE_CACHE_BYTES=0 */
 	struct metrics *metrics;        /* atomics, no lock; NULL: METRICS=off, nothing counted */
+	struct rate_limiter *limiter;   /* does its own locking; NULL: RATE_LIMIT_* both off */
 };
 
 #endif

@@ -185,25 +185,30 @@ static int parse_net(const char *text, struct config_net *net)
 	else
 		return -1;
 	net->prefix_bits = net->family == AF_INET ? 32 : 128;
-	if (!slash)
-		return 0;
-	if (parse_long(slash + 1, &bits) || bits < 0 || bits > net->prefix_bits)
+	if (slash && (parse_long(slash + 1, &bits) || bits < 0 || bits > net->prefix_bits))
 		return -1;
-	net->prefix_bits = (int)bits;
+	if (slash)
+		net->prefix_bits = (int)bits;
+	/* An IPv4-mapped network is the IPv4 network: addresses are compared that way too. */
+	static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (net->family == AF_INET6 && net->prefix_bits >= 96 &&
+	    !memcmp(net->addr, V4_MAPPED, sizeof(V4_MAPPED))) {
+		net->family = AF_INET;
+		memmove(net->addr, net->addr + 12, 4);
+		memset(net->addr + 4, 0, 12);
+		net->prefix_bits -= 96;
+	}
 	return 0;
 }
 
-/* METRICS and METRICS_ALLOW: who may read GET /metrics, when it is on at all. */
-static void parse_metrics(struct config *cfg, struct strbuf *errors)
+/*
+ * A comma-separated list of addresses and networks (spaces around commas
+ * ignored) into *nets; each bad entry is one line of errors naming the setting.
+ */
+static void parse_net_list(const char *name, const char *value, struct config_net **nets, size_t *n,
+			   struct strbuf *errors)
 {
-	const char *on = env("METRICS");
-	const char *allow = env("METRICS_ALLOW");
-	const char *p;
-
-	if (on && strcmp(on, "on") && strcmp(on, "off"))
-		strbuf_addf(errors, "METRICS: expected on or off, got \"%s\"\n", on);
-	cfg->metrics = on && !strcmp(on, "on");
-	for (p = allow ? allow : "127.0.0.1,::1"; *p;) {
+	for (const char *p = value; p && *p;) {
 		struct config_net net;
 		size_t len;
 		while (*p == ',' || isspace((unsigned char)*p))
@@ -217,17 +222,92 @@ static void parse_metrics(struct config *cfg, struct strbuf *errors)
 		p += len;
 		if (parse_net(item, &net)) {
 			strbuf_addf(errors,
-				    "METRICS_ALLOW: \"%s\" is not an IP address or network "
+				    "%s: \"%s\" is not an IP address or network "
 				    "(a.b.c.d[/bits] or an IPv6 address[/bits])\n",
-				    item);
+				    name, item);
 		} else {
-			cfg->metrics_allow =
-				xrealloc(cfg->metrics_allow,
-					 (cfg->n_metrics_allow + 1) * sizeof(*cfg->metrics_allow));
-			cfg->metrics_allow[cfg->n_metrics_allow++] = net;
+			*nets = xrealloc(*nets, (*n + 1) * sizeof(**nets));
+			(*nets)[(*n)++] = net;
 		}
 		free(item);
 	}
+}
+
+/* METRICS and METRICS_ALLOW: who may read GET /metrics, when it is on at all. */
+static void parse_metrics(struct config *cfg, struct strbuf *errors)
+{
+	const char *on = env("METRICS");
+	const char *allow = env("METRICS_ALLOW");
+
+	if (on && strcmp(on, "on") && strcmp(on, "off"))
+		strbuf_addf(errors, "METRICS: expected on or off, got \"%s\"\n", on);
+	cfg->metrics = on && !strcmp(on, "on");
+	parse_net_list("METRICS_ALLOW", allow ? allow : "127.0.0.1,::1", &cfg->metrics_allow,
+		       &cfg->n_metrics_allow, errors);
+}
+
+int config_parse_rate(const char *text, struct config_rate *rate)
+{
+	const char *slash = strchr(text, '/');
+	long limit;
+	char number[24];
+
+	if (!strcmp(text, "off")) {
+		rate->limit = 0;
+		rate->period = 1;
+		return 0;
+	}
+	if (!slash || slash == text || (size_t)(slash - text) >= sizeof(number))
+		return -1;
+	memcpy(number, text, (size_t)(slash - text));
+	number[slash - text] = '\0';
+	if (strspn(number, "0123456789") != strlen(number) || parse_long(number, &limit) ||
+	    limit < 1 || limit > 1000000000)
+		return -1;
+	/*
+	 * DRF looks at the first letter only, so "5/month" would be five a minute
+	 * there; here only the words of its documentation and their short forms.
+	 */
+	static const struct {
+		const char *unit;
+		long seconds;
+	} UNITS[] = {{"s", 1},       {"sec", 1},  {"second", 1},  {"m", 60},    {"min", 60},
+		     {"minute", 60}, {"h", 3600}, {"hour", 3600}, {"d", 86400}, {"day", 86400}};
+	rate->period = 0;
+	for (size_t i = 0; i < sizeof(UNITS) / sizeof(UNITS[0]); i++)
+		if (!strcmp(slash + 1, UNITS[i].unit))
+			rate->period = UNITS[i].seconds;
+	if (!rate->period)
+		return -1;
+	rate->limit = limit;
+	return 0;
+}
+
+static void env_rate(const char *name, struct config_rate *out, struct strbuf *errors)
+{
+	const char *value = env(name);
+	out->limit = 0;
+	out->period = 1;
+	if (value && config_parse_rate(value, out)) {
+		strbuf_addf(
+			errors,
+			"%s: expected off or a rate such as 100/second, 100/minute, 100/hour or "
+			"100/day, got \"%s\"\n",
+			name, value);
+		out->limit = 0;
+		out->period = 1;
+	}
+}
+
+/* RATE_LIMIT_* and TRUSTED_PROXIES: who a client is, and how often it may ask. */
+static void parse_rate_limits(struct config *cfg, struct strbuf *errors)
+{
+	parse_net_list("TRUSTED_PROXIES", env("TRUSTED_PROXIES"), &cfg->trusted_proxies,
+		       &cfg->n_trusted_proxies, errors);
+	env_rate("RATE_LIMIT_ANON", &cfg->rate_anon, errors);
+	env_rate("RATE_LIMIT_USER", &cfg->rate_user, errors);
+	env_int("RATE_LIMIT_SYNC_MS", 1000, 10, 60000, &cfg->rate_limit_sync_ms, errors);
+	env_int("RATE_LIMIT_MAX_KEYS", 100000, 1, 100000000, &cfg->rate_limit_max_keys, errors);
 }
 
 /* 1 if the first bits of a and b are equal. */
@@ -242,20 +322,17 @@ static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
-int config_metrics_allowed(const struct config *cfg, const struct sockaddr *addr)
+/* 1 if the address is inside one of nets; an IPv4-mapped IPv6 address counts as IPv4. */
+static int nets_contain(const struct config_net *nets, size_t n, int family,
+			const unsigned char *addr)
 {
 	static const unsigned char V4_MAPPED[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	unsigned char bytes[16];
-	int family;
 
-	if (!addr)
-		return 0;
-	if (addr->sa_family == AF_INET) {
-		family = AF_INET;
-		memcpy(bytes, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, 4);
-	} else if (addr->sa_family == AF_INET6) {
-		family = AF_INET6;
-		memcpy(bytes, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr, 16);
+	if (family == AF_INET) {
+		memcpy(bytes, addr, 4);
+	} else if (family == AF_INET6) {
+		memcpy(bytes, addr, 16);
 		if (!memcmp(bytes, V4_MAPPED, sizeof(V4_MAPPED))) {
 			family = AF_INET;
 			memmove(bytes, bytes + 12, 4);
@@ -263,12 +340,33 @@ int config_metrics_allowed(const struct config *cfg, const struct sockaddr *addr
 	} else {
 		return 0;
 	}
-	for (size_t i = 0; i < cfg->n_metrics_allow; i++) {
-		const struct config_net *net = &cfg->metrics_allow[i];
-		if (net->family == family && prefix_equal(bytes, net->addr, net->prefix_bits))
+	for (size_t i = 0; i < n; i++)
+		if (nets[i].family == family &&
+		    prefix_equal(bytes, nets[i].addr, nets[i].prefix_bits))
 			return 1;
-	}
 	return 0;
+}
+
+int config_metrics_allowed(const struct config *cfg, const struct sockaddr *addr)
+{
+	if (!addr)
+		return 0;
+	if (addr->sa_family == AF_INET)
+		return nets_contain(
+			cfg->metrics_allow, cfg->n_metrics_allow, AF_INET,
+			(const unsigned char *)&((const struct sockaddr_in *)(const void *)addr)
+				->sin_addr);
+	if (addr->sa_family == AF_INET6)
+		return nets_contain(
+			cfg->metrics_allow, cfg->n_metrics_allow, AF_INET6,
+			(const unsigned char *)&((const struct sockaddr_in6 *)(const void *)addr)
+				->sin6_addr);
+	return 0;
+}
+
+int config_proxy_trusted(const struct config *cfg, int family, const unsigned char *bytes)
+{
+	return nets_contain(cfg->trusted_proxies, cfg->n_trusted_proxies, family, bytes);
 }
 
 static long online_cores(void)
@@ -368,6 +466,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	env_int("COMPRESS_MIN_BYTES", 1024, 0, 1024L * 1024 * 1024, &cfg->compress_min_bytes,
 		errors);
 	parse_metrics(cfg, errors);
+	parse_rate_limits(cfg, errors);
 	const char *level = env("LOG_LEVEL");
 	cfg->log_level = level ? log_level_parse(level) : LOG_INFO;
 	if (cfg->log_level < 0) {
@@ -436,5 +535,6 @@ void config_release(struct config *cfg)
 	free(cfg->docs_assets_dir);
 	free(cfg->default_from_email);
 	free(cfg->metrics_allow);
+	free(cfg->trusted_proxies);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,11 +10,17 @@
 
 #include "core/util.h"
 
-/* One METRICS_ALLOW entry: an address and how many leading bits must match. */
+/* One METRICS_ALLOW or TRUSTED_PROXIES entry: an address and how many leading bits must match. */
 struct config_net {
 	int family;             /* AF_INET or AF_INET6 */
 	unsigned char addr[16]; /* network order; 4 bytes used for AF_INET */
 	int prefix_bits;        /* 32 or 128 for a single address */
+};
+
+/* A request rate as DRF writes it ("100/minute"); limit 0 is "off". */
+struct config_rate {
+	long limit;  /* requests per window; 0: no limit */
+	long period; /* the window in seconds: 1, 60, 3600 or 86400 */
 };
 
 struct config {
@@ -60,6 +66,12 @@ struct config {
 	int metrics;                 /* METRICS: off (default) or on: GET /metrics */
 	struct config_net *metrics_allow; /* METRICS_ALLOW, default 127.0.0.1,::1 */
 	size_t n_metrics_allow;
+	struct config_net *trusted_proxies; /* TRUSTED_PROXIES, default none */
+	size_t n_trusted_proxies;
+	struct config_rate rate_anon; /* RATE_LIMIT_ANON, default off */
+	struct config_rate rate_user; /* RATE_LIMIT_USER, default off */
+	long rate_limit_sync_ms;      /* RATE_LIMIT_SYNC_MS, default 1000 */
+	long rate_limit_max_keys;     /* RATE_LIMIT_MAX_KEYS, default 100000 */
 };
 
 /*
@@ -84,6 +96,19 @@ int config_parse_duration(const char *text, long *seconds);
  */
 struct sockaddr;
 int config_metrics_allowed(const struct config *cfg, const struct sockaddr *addr);
+
+/*
+ * "N/second", "N/minute", "N/hour", "N/day" (also s/sec, m/min, h, d), or
+ * "off", into *rate. 0, or -1 if malformed (the rate is then unspecified).
+ */
+int config_parse_rate(const char *text, struct config_rate *rate);
+
+/*
+ * 1 if the address (family AF_INET or AF_INET6, bytes in network order: 4 or
+ * 16 of them) is inside one of TRUSTED_PROXIES' addresses or networks. An
+ * IPv4-mapped IPv6 address is checked as the IPv4 address.
+ */
+int config_proxy_trusted(const struct config *cfg, int family, const unsigned char *bytes);
 
 /* 1 if origin is listed in CORS_ALLOWED_ORIGINS. */
 int config_cors_allowed(const struct config *cfg, const char *origin);

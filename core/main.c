@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/mailer.h"
 #include "core/migrate.h"
+#include "core/ratelimit.h"
 #include "core/metrics.h"
 #include "core/response_cache.h"
 #include "core/seed.h"
@@ -206,6 +207,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	app.router = router;
 	app.cache = response_cache_new((size_t)cfg->response_cache_bytes);
 	if (cache_listener_start(cfg->database_direct_url, app.cache, &listener) ||
+	    rate_limiter_start(cfg, app.pool, &app.limiter) ||
 	    mailer_start(cfg, app.pool, app.metrics, &mailer) || server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",
@@ -217,6 +219,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	ret = 0;
 out:
 	mailer_stop(mailer);
+	rate_limiter_free(app.limiter);
 	cache_listener_stop(listener);
 	response_cache_free(app.cache);
 	router_free(router);

@@ -29,5 +29,9 @@ if [[ -z ${JWT_SECRET:-} ]]; then
   export JWT_SECRET
 fi
 
+# Generous rate limits, so a limit that trips shows in development too.
+export RATE_LIMIT_ANON=${RATE_LIMIT_ANON:-1000/minute}
+export RATE_LIMIT_USER=${RATE_LIMIT_USER:-5000/minute}
+
 "$bin" migrate
 exec "$bin" serve

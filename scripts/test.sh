@@ -46,6 +46,8 @@ export DEVSEARCH_BIN="$build_dir/devsearch"
 export DEVSEARCH_SQL_DIR="$root/sql"
 export JWT_SECRET="devsearch-test-jwt-secret-0123456789abcdefghijkl"
 export CK_DEFAULT_TIMEOUT=60
+# Rate limits off: the tests that want them (tests/test_ratelimit.c) turn them on.
+export RATE_LIMIT_ANON=off RATE_LIMIT_USER=off
 # Servers started by the tests log warnings and errors only, so the report stays readable.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 

@@ -21,6 +21,7 @@
 #include "core/cache_listener.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/ratelimit.h"
 #include "core/response_cache.h"
 #include "core/server.h"
 #include "models/db.h"
@@ -301,6 +302,7 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	ts->app.cache = response_cache_new((size_t)ts->cfg.response_cache_bytes);
 	ck_assert_int_eq(
 		cache_listener_start(ts->cfg.database_direct_url, ts->app.cache, &ts->listener), 0);
+	ck_assert_int_eq(rate_limiter_start(&ts->cfg, ts->app.pool, &ts->app.limiter), 0);
 	ck_assert_int_eq(server_start(&ts->app, 0, &ts->server), 0);
 	snprintf(ts->base, sizeof(ts->base), "http://127.0.0.1:%d", server_port(ts->server));
 }
@@ -308,6 +310,7 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 void test_server_stop(struct test_server *ts)
 {
 	server_stop(ts->server, 5);
+	rate_limiter_free(ts->app.limiter);
 	cache_listener_stop(ts->listener);
 	response_cache_free(ts->app.cache);
 	router_free(ts->router);

@@ -128,21 +128,22 @@ long test_send(struct test_server *ts, const char *method, const char *path,
 Suite *unit_suite(void);
 Suite *http_suite(void);
 Suite *cli_suite(void);
-Suite *password_suite(void); /* tests/test_password.c */
-Suite *email_suite(void);    /* tests/test_email.c */
-Suite *auth_suite(void);     /* tests/test_auth.c */
-Suite *profiles_suite(void); /* tests/test_profiles.c */
-Suite *messages_suite(void); /* tests/test_messages.c: messages, notes, staff */
-Suite *projects_suite(void); /* tests/test_projects.c */
-Suite *images_suite(void);   /* tests/test_images.c */
-Suite *seed_suite(void);     /* tests/test_seed.c */
-Suite *cache_suite(void);    /* tests/test_cache.c */
-Suite *compress_suite(void); /* tests/test_compress.c: gzip, HEAD, OPTIONS */
-Suite *db_suite(void);       /* tests/test_db.c */
-Suite *security_suite(void); /* tests/test_security.c */
-Suite *faults_suite(void);   /* tests/faults/test_faults.c */
-Suite *metrics_suite(void);  /* tests/test_metrics.c */
-Suite *topology_suite(void); /* tests/test_topology.c */
-Suite *import_suite(void);   /* tests/test_import.c */
+Suite *password_suite(void);  /* tests/test_password.c */
+Suite *email_suite(void);     /* tests/test_email.c */
+Suite *auth_suite(void);      /* tests/test_auth.c */
+Suite *profiles_suite(void);  /* tests/test_profiles.c */
+Suite *messages_suite(void);  /* tests/test_messages.c: messages, notes, staff */
+Suite *projects_suite(void);  /* tests/test_projects.c */
+Suite *images_suite(void);    /* tests/test_images.c */
+Suite *seed_suite(void);      /* tests/test_seed.c */
+Suite *cache_suite(void);     /* tests/test_cache.c */
+Suite *compress_suite(void);  /* tests/test_compress.c: gzip, HEAD, OPTIONS */
+Suite *db_suite(void);        /* tests/test_db.c */
+Suite *security_suite(void);  /* tests/test_security.c */
+Suite *faults_suite(void);    /* tests/faults/test_faults.c */
+Suite *metrics_suite(void);   /* tests/test_metrics.c */
+Suite *topology_suite(void);  /* tests/test_topology.c */
+Suite *import_suite(void);    /* tests/test_import.c */
+Suite *ratelimit_suite(void); /* tests/test_ratelimit.c */
 
 #endif

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <ulfius.h>
 
+#include "api/request_log.h"
 #include "auth/login.h"
 #include "core/app.h"
 #include "core/util.h"
@@ -67,9 +68,10 @@ struct http_ctx {
 	const struct route *route;
 	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order, owned */
 	size_t nparams;
-	json_t *j_body;          /* parsed body, owned; see http_json_object_or_reply */
-	struct auth_user user;   /* who the request is from (user.authenticated) */
-	struct db_pool *db_pool; /* the pool http_db_or_reply() borrowed from */
+	json_t *j_body;                   /* parsed body, owned; see http_json_object_or_reply */
+	struct auth_user user;            /* who the request is from (user.authenticated) */
+	struct db_pool *db_pool;          /* the pool http_db_or_reply() borrowed from */
+	char request_id[REQUEST_ID_SIZE]; /* X-Request-Id, see api/request_log.h */
 	int replied;
 };
 

@@ -143,5 +143,6 @@ Suite *faults_suite(void);   /* tests/faults/test_faults.c */
 Suite *metrics_suite(void);  /* tests/test_metrics.c */
 Suite *topology_suite(void); /* tests/test_topology.c */
 Suite *import_suite(void);   /* tests/test_import.c */
+Suite *logs_suite(void);     /* tests/test_logs.c: request ids, LOG_FORMAT, secrets */
 
 #endif

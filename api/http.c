@@ -25,7 +25,8 @@
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 static const char CORS_ALLOW_HEADERS[] = "accept, accept-encoding, authorization, content-type, "
-					 "dnt, origin, user-agent, x-csrftoken, x-requested-with";
+					 "dnt, origin, user-agent, x-csrftoken, x-request-id, "
+					 "x-requested-with";
 static const char CORS_ALLOW_METHODS[] = "DELETE, GET, OPTIONS, PATCH, POST, PUT";
 /* Response headers a browser script may read besides the CORS-safelisted ones. */
 static const char CORS_EXPOSE_HEADERS[] = REQUEST_ID_HEADER;

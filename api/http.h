@@ -68,11 +68,12 @@ struct http_ctx {
 	const struct route *route;
 	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order, owned */
 	size_t nparams;
-	json_t *j_body;                   /* parsed body, owned; see http_json_object_or_reply */
-	struct auth_user user;            /* who the request is from (user.authenticated) */
-	struct db_pool *db_pool;          /* the pool http_db_or_reply() borrowed from */
-	char request_id[REQUEST_ID_SIZE]; /* X-Request-Id, see api/request_log.h */
+	json_t *j_body;          /* parsed body, owned; see http_json_object_or_reply */
+	struct auth_user user;   /* who the request is from (user.authenticated) */
+	struct db_pool *db_pool; /* the pool http_db_or_reply() borrowed from */
 	int replied;
+	/* The request's id (X-Request-Id), set first thing; see api/request_log.h. */
+	char request_id[REQUEST_ID_SIZE];
 };
 
 /* The routing table: every module adds its static table at start. */

@@ -155,6 +155,11 @@ START_TEST(request_ids_are_echoed_and_logged)
 		id = test_response_header(&resp, REQUEST_ID_HEADER);
 		ck_assert_str_eq(id, "client-id-0003");
 		free(id);
+		/* A browser's script may send its own id. */
+		char *allowed = test_response_header(&resp, "Access-Control-Allow-Headers");
+		ck_assert_ptr_nonnull(allowed);
+		ck_assert_ptr_nonnull(strstr(allowed, "x-request-id"));
+		free(allowed);
 		test_response_release(&resp);
 	}
 	/* A CORS answer lets the browser's script read the id. */

@@ -26,8 +26,11 @@
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 static const char CORS_ALLOW_HEADERS[] = "accept, accept-encoding, authorization, content-type, "
-					 "dnt, origin, user-agent, x-csrftoken, x-requested-with";
+					 "dnt, origin, user-agent, x-csrftoken, x-request-id, "
+					 "x-requested-with";
 static const char CORS_ALLOW_METHODS[] = "DELETE, GET, OPTIONS, PATCH, POST, PUT";
+/* Response headers a browser script may read besides the CORS-safelisted ones. */
+static const char CORS_EXPOSE_HEADERS[] = REQUEST_ID_HEADER;
 
 const char *http_param(const struct http_ctx *ctx, size_t i)
 {
@@ -407,8 +410,10 @@ static int apply_cors(struct http_ctx *ctx, const char *path)
 		return 0;
 	http_set_header(ctx, "Vary", "Origin");
 	allowed = origin && config_cors_allowed(ctx->app->cfg, origin);
-	if (allowed)
+	if (allowed) {
 		http_set_header(ctx, "Access-Control-Allow-Origin", origin);
+		http_set_header(ctx, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	}
 	if (strcmp(ctx->req->http_verb, "OPTIONS") || !origin ||
 	    !http_header(ctx, "Access-Control-Request-Method"))
 		return 0;
@@ -583,6 +588,7 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 	const char *host = http_header(&ctx, "Host");
 	double started = now_ms();
 
+	request_log_begin(&ctx);
 	/* Every answer's type is the one we name: browsers must not guess another from the bytes. */
 	http_set_header(&ctx, "X-Content-Type-Options", "nosniff");
 	if (host && !host_is_valid(host))
@@ -591,7 +597,7 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 		route_request(&ctx, path);
 	http_compress_reply(&ctx);
 	double elapsed = now_ms() - started;
-	log_info("%s %s %ld %.1fms", request->http_verb, path, (long)response->status, elapsed);
+	request_log_end(&ctx, elapsed);
 	if (ctx.app->metrics)
 		/* The pattern, never the path: one series per route, whatever clients send. */
 		metrics_observe_request(ctx.app->metrics,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <ulfius.h>
 
+#include "api/request_log.h"
 #include "auth/login.h"
 #include "core/app.h"
 #include "core/util.h"
@@ -71,6 +72,8 @@ struct http_ctx {
 	struct auth_user user;   /* who the request is from (user.authenticated) */
 	struct db_pool *db_pool; /* the pool http_db_or_reply() borrowed from */
 	int replied;
+	/* The request's id (X-Request-Id), set first thing; see api/request_log.h. */
+	char request_id[REQUEST_ID_SIZE];
 };
 
 /* The routing table: every module adds its static table at start. */

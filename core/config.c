@@ -474,6 +474,12 @@ int config_load(struct config *cfg, struct strbuf *errors)
 			    level);
 		cfg->log_level = LOG_INFO;
 	}
+	const char *log_format = env("LOG_FORMAT");
+	cfg->log_format = log_format ? log_format_parse(log_format) : LOG_TEXT;
+	if (cfg->log_format < 0) {
+		strbuf_addf(errors, "LOG_FORMAT: expected text or json, got \"%s\"\n", log_format);
+		cfg->log_format = LOG_TEXT;
+	}
 	return errors->len == errors_before ? 0 : -1;
 }
 

@@ -53,6 +53,7 @@ struct config {
 	char *openapi_file;          /* OPENAPI_FILE, default the source tree's openapi.yaml */
 	char *docs_assets_dir;       /* DOCS_ASSETS_DIR, default the build's docs-assets/ */
 	int log_level;               /* LOG_LEVEL: debug, info (default), warn, error */
+	int log_format;              /* LOG_FORMAT: text (default) or json, enum log_format */
 	char *default_from_email;    /* DEFAULT_FROM_EMAIL, "DevSearch <noreply@devsearch.local>" */
 	long argon2_memory_kib;      /* ARGON2_MEMORY_COST KiB, default 19456 (OWASP minimum) */
 	long argon2_time_cost;       /* ARGON2_TIME_COST, default 2 */

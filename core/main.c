@@ -281,6 +281,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level((enum log_level)cfg.log_level);
+	log_set_format((enum log_format)cfg.log_format);
 	/* Before any thread: libcurl's global state (the mail worker uses it). */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!strcmp(cmd, "serve"))

@@ -4,6 +4,7 @@
  */
 #include "models/db.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -215,10 +217,88 @@ static void remember_error(struct db_conn *conn, const PGresult *res)
 			*c = ' ';
 }
 
-/* Check a result; on failure log it, remember the constraint and map the error. */
-static enum app_err check_result(struct db_conn *conn, PGresult *res, const char *what)
+/* A word of SQL: letters, digits, '_' and '.' (a schema-qualified name). */
+static size_t sql_word_length(const char *p)
+{
+	size_t n = 0;
+	while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+	       (p[n] >= '0' && p[n] <= '9') || p[n] == '_' || p[n] == '.')
+		n++;
+	return n;
+}
+
+static int sql_word_is(const char *word, size_t len, const char *keyword)
+{
+	return len == strlen(keyword) && !strncasecmp(word, keyword, len);
+}
+
+/*
+ * Our statements are constants with $n placeholders, but a name is shorter
+ * than the text and never holds a literal of a hand-built one.
+ */
+void db_statement_label(const char *sql, char *out, size_t size)
+{
+	const char *verb = NULL, *keyword = NULL, *table = NULL;
+	size_t verb_len = 0, keyword_len = 0, table_len = 0;
+	int words = 0, keyword_at = 0;
+
+	for (const char *p = sql; *p && !table;) {
+		size_t len = sql_word_length(p);
+		if (len == 0) {
+			if (*p == '\'')
+				while (*++p && *p != '\'')
+					;
+			if (*p)
+				p++;
+			continue;
+		}
+		words++;
+		if (!verb) {
+			verb = p;
+			verb_len = len;
+		} else if (keyword || sql_word_is(verb, verb_len, "UPDATE")) {
+			table = p;
+			table_len = len;
+		} else if (sql_word_is(p, len, "FROM") || sql_word_is(p, len, "INTO")) {
+			keyword = p;
+			keyword_len = len;
+			keyword_at = words;
+		}
+		p += len;
+	}
+	if (!verb) {
+		snprintf(out, size, "(empty)");
+		return;
+	}
+	/* Keywords in capitals, whatever the source's case; the table as written. */
+	char verb_up[16] = "", keyword_up[8] = "";
+	for (size_t i = 0; i < verb_len && i < sizeof(verb_up) - 1; i++)
+		verb_up[i] = (char)toupper((unsigned char)verb[i]);
+	for (size_t i = 0; keyword && i < keyword_len && i < sizeof(keyword_up) - 1; i++)
+		keyword_up[i] = (char)toupper((unsigned char)keyword[i]);
+	if (!table)
+		snprintf(out, size, "%s", verb_up);
+	else if (!keyword)
+		snprintf(out, size, "%s %.*s", verb_up, (int)table_len, table);
+	else
+		snprintf(out, size, "%s%s%s %.*s", verb_up, keyword_at > 2 ? " ... " : " ",
+			 keyword_up, (int)table_len, table);
+}
+
+/*
+ * Check a result; on failure remember the constraint, map the error, and log
+ * it when it is ours (not the client's): what failed ("statement", "prepare",
+ * "batch sync", ...), the statement's name when sql is given (see
+ * db_statement_label), the SQLSTATE, and PostgreSQL's primary message only. The
+ * DETAIL is left out: it may quote row values (a duplicate key's, a
+ * constraint's failing row), which can be personal data.
+ */
+static enum app_err check_result(struct db_conn *conn, PGresult *res, const char *what,
+				 const char *sql)
 {
 	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	char label[96] = "";
+
 	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
 		conn->last_error[0] = '\0';
 		return APP_OK;
@@ -232,9 +312,14 @@ static enum app_err check_result(struct db_conn *conn, PGresult *res, const char
 	enum app_err err = map_sqlstate(state);
 	if (PQstatus(conn->pg) != CONNECTION_OK)
 		err = APP_ERR_UNAVAILABLE;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg);
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!msg)
+		msg = PQerrorMessage(conn->pg);
+	if (sql)
+		db_statement_label(sql, label, sizeof(label));
 	if (err == APP_ERR_INTERNAL || err == APP_ERR_UNAVAILABLE)
-		log_error("database: %s failed (%s): %s", what, state ? state : "no SQLSTATE", msg);
+		log_error("database: %s%s%s%s failed, SQLSTATE %s: %s", what, sql ? " \"" : "",
+			  label, sql ? "\"" : "", state ? state : "none", msg);
 	if (conn->errors)
 		atomic_fetch_add_explicit(&conn->errors[err], 1, memory_order_relaxed);
 	return err;
@@ -275,7 +360,7 @@ static enum app_err exec_once(struct db_conn *conn, const char *sql, int nparams
 	} else {
 		if (is_new) {
 			res = PQprepare(conn->pg, name, sql, nparams, NULL);
-			err = check_result(conn, res, "prepare");
+			err = check_result(conn, res, "prepare", sql);
 			PQclear(res);
 			if (err != APP_OK)
 				return err;
@@ -283,7 +368,7 @@ static enum app_err exec_once(struct db_conn *conn, const char *sql, int nparams
 		}
 		res = PQexecPrepared(conn->pg, name, nparams, params, lengths, formats, 0);
 	}
-	err = check_result(conn, res, "statement");
+	err = check_result(conn, res, "statement", sql);
 	if (err != APP_OK) {
 		PQclear(res);
 		res = NULL;
@@ -357,8 +442,13 @@ static enum app_err pipeline_read(struct db_conn *conn, const struct db_statemen
 		for (int step = prepared_now[i] ? 0 : 1; step < 2; step++) {
 			PGresult *res = pipeline_result(conn->pg);
 			if (!res)
-				return err != APP_OK ? err : check_result(conn, NULL, "batch");
-			if (err == APP_OK && (err = check_result(conn, res, "batch")) == APP_OK) {
+				return err != APP_OK
+					       ? err
+					       : check_result(conn, NULL, "batch", stmts[i].sql);
+			if (err == APP_OK &&
+			    (err = check_result(conn, res,
+						step ? "batch statement" : "batch prepare",
+						stmts[i].sql)) == APP_OK) {
 				if (step == 0)
 					conn->prepared[conn->n_prepared++] = stmts[i].sql;
 				else {
@@ -371,7 +461,7 @@ static enum app_err pipeline_read(struct db_conn *conn, const struct db_statemen
 	}
 	PGresult *sync = PQgetResult(conn->pg);
 	if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-		err = err != APP_OK ? err : check_result(conn, sync, "batch sync");
+		err = err != APP_OK ? err : check_result(conn, sync, "batch sync", NULL);
 	PQclear(sync);
 	return err;
 }
@@ -386,7 +476,7 @@ static enum app_err exec_many_once(struct db_conn *conn, const struct db_stateme
 
 	conn->round_trips++;
 	if (!PQenterPipelineMode(conn->pg)) {
-		err = check_result(conn, NULL, "pipeline");
+		err = check_result(conn, NULL, "pipeline", NULL);
 		goto out;
 	}
 	for (; sent < n; sent++) {
@@ -400,7 +490,7 @@ static enum app_err exec_many_once(struct db_conn *conn, const struct db_stateme
 	if (sent == n && PQpipelineSync(conn->pg))
 		err = pipeline_read(conn, stmts, n, prepared_now, results);
 	else
-		err = check_result(conn, NULL, "batch send");
+		err = check_result(conn, NULL, "batch send", NULL);
 	/* Results still pending (only after a protocol surprise): start afresh. */
 	if (!PQexitPipelineMode(conn->pg) && PQstatus(conn->pg) == CONNECTION_OK) {
 		log_error("database: batch left results unread; reconnecting");
@@ -453,9 +543,15 @@ enum app_err db_exec_script(struct db_conn *conn, const char *script)
 		PQclear(res);
 		return APP_OK;
 	}
-	enum app_err err = check_result(conn, res, "script");
+	enum app_err err = check_result(conn, res, "script", NULL);
 	if (err != APP_OK && err != APP_ERR_INTERNAL && err != APP_ERR_UNAVAILABLE)
-		log_error("database: script failed: %s", PQresultErrorMessage(res));
+		log_error("database: script failed, SQLSTATE %s: %s",
+			  PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				  ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				  : "none",
+			  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+				  ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+				  : PQerrorMessage(conn->pg));
 	PQclear(res);
 	return err;
 }
@@ -465,7 +561,7 @@ static enum app_err exec_simple(struct db_conn *conn, const char *sql)
 	conn->statements++;
 	conn->round_trips++;
 	PGresult *res = PQexec(conn->pg, sql);
-	enum app_err err = check_result(conn, res, sql);
+	enum app_err err = check_result(conn, res, "statement", sql);
 	PQclear(res);
 	return err;
 }
@@ -520,7 +616,7 @@ static enum app_err copy_in_finish(struct db_conn *to, const char *abort_reason)
 		err = APP_ERR_UNAVAILABLE;
 	while ((res = PQgetResult(to->pg))) {
 		if (err == APP_OK)
-			err = check_result(to, res, "COPY FROM STDIN");
+			err = check_result(to, res, "COPY FROM STDIN", NULL);
 		PQclear(res);
 	}
 	return err;
@@ -534,7 +630,7 @@ static enum app_err copy_out_finish(struct db_conn *from)
 
 	while ((res = PQgetResult(from->pg))) {
 		if (err == APP_OK)
-			err = check_result(from, res, "COPY TO STDOUT");
+			err = check_result(from, res, "COPY TO STDOUT", NULL);
 		PQclear(res);
 	}
 	return err;
@@ -553,14 +649,14 @@ enum app_err db_copy(struct db_conn *from, const char *copy_out, struct db_conn 
 	to->statements++, to->round_trips++;
 	res = PQexec(from->pg, copy_out);
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
-		err = check_result(from, res, "COPY TO STDOUT");
+		err = check_result(from, res, "COPY TO STDOUT", NULL);
 		PQclear(res);
 		return err == APP_OK ? APP_ERR_INTERNAL : err;
 	}
 	PQclear(res);
 	res = PQexec(to->pg, copy_in);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		err = check_result(to, res, "COPY FROM STDIN");
+		err = check_result(to, res, "COPY FROM STDIN", NULL);
 		PQclear(res);
 		/* Leave the source's COPY unread: the connection is given up below. */
 		PQreset(from->pg);

@@ -82,6 +82,15 @@ enum app_err db_begin(struct db_conn *conn);
 enum app_err db_commit(struct db_conn *conn);
 void db_rollback(struct db_conn *conn);
 
+/*
+ * A short name of statement sql that is safe to log, into out (size bytes):
+ * its first word and the table it works on, as "INSERT INTO refresh_tokens",
+ * "UPDATE users", "SELECT ... FROM projects", "WITH ... INTO project_tags"
+ * (the first FROM or INTO outside string literals), or only the first word
+ * ("BEGIN", "SELECT"). Database errors are logged with it.
+ */
+void db_statement_label(const char *sql, char *out, size_t size);
+
 /* The constraint named by the last failed statement ("" if none); borrowed. */
 const char *db_last_constraint(const struct db_conn *conn);
 

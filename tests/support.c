@@ -277,6 +277,7 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 		      strbuf_str(&errors));
 	strbuf_release(&errors);
 	log_set_level((enum log_level)ts->cfg.log_level);
+	log_set_format((enum log_format)ts->cfg.log_format);
 	ts->app.cfg = &ts->cfg;
 	ts->app.keys = ts->keys;
 	ts->app.hasher = password_hasher_new(

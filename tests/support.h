@@ -145,5 +145,6 @@ Suite *metrics_suite(void);   /* tests/test_metrics.c */
 Suite *topology_suite(void);  /* tests/test_topology.c */
 Suite *import_suite(void);    /* tests/test_import.c */
 Suite *ratelimit_suite(void); /* tests/test_ratelimit.c */
+Suite *logs_suite(void);      /* tests/test_logs.c: request ids, LOG_FORMAT, secrets */
 
 #endif

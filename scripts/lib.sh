@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shell helpers shared by the scripts that start servers and clusters of their own
-# (bench/run.sh, scripts/soak.sh, tests/cluster/run.sh). Source it after setting
-# LOG_NAME, the prefix of every log line.
+# (bench/run.sh, scripts/soak.sh, scripts/test.sh, tests/cluster/run.sh,
+# tests/django/run.sh). Source it after setting LOG_NAME, the prefix of every log line.
 
 log() { printf '%s [%4ds]: %s\n' "$LOG_NAME" "$SECONDS" "$*" >&2; }
 
@@ -38,4 +38,16 @@ keep_or_remove() {
   else
     rm -rf "$1" >/dev/null 2>&1 || true
   fi
+}
+
+# A free TCP port on 127.0.0.1 into the variable VAR: below the kernel's ephemeral
+# range (32768 up), where no client connection takes a port, from a random base so
+# parallel runs differ; a port any socket uses (ss) is skipped, and so is every port
+# handed out before in this shell.
+port_busy() { ss -Htan "( sport = :$1 )" | grep -q .; }
+next_port=$((20000 + RANDOM % 12000))
+free_port() { # VAR
+  while port_busy "$next_port"; do next_port=$((next_port + 1)); done
+  printf -v "$1" '%s' "$next_port"
+  next_port=$((next_port + 1))
 }

@@ -101,11 +101,7 @@ seed_timeout=$((300 + PROFILES / 10))
 sql "VACUUM ANALYZE" >/dev/null
 
 port=""
-for _ in $(seq 1 100); do
-  p=$((20000 + RANDOM % 10000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p && break; fi
-done
-[[ -n $port ]] || die "no free TCP port on 127.0.0.1"
+free_port port
 base=http://127.0.0.1:$port
 (cd "$tmp" && exec "${server_env[@]}" PORT="$port" "$devsearch" serve) >"$tmp/server.log" 2>&1 &
 server_pid=$!

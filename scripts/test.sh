@@ -12,6 +12,9 @@ fi
 build_dir=$(realpath -m -- "$1")
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
+LOG_NAME=test
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 test_bin=$build_dir/tests/check_all
 if [[ ! -x $test_bin ]]; then
@@ -38,7 +41,9 @@ DATABASE_URL=$("$root/scripts/pg.sh" start "$TMP" devsearch_test)
 DEVSEARCH_TEST_ADMIN_URL=$("$root/scripts/pg.sh" url "$TMP" postgres)
 export DATABASE_URL DEVSEARCH_TEST_ADMIN_URL
 # PgBouncer in transaction pooling mode in front of the same cluster (tests/test_topology.c).
-DEVSEARCH_TEST_PGBOUNCER_URL=$("$root/scripts/pgbouncer.sh" start "$TMP" $((20000 + RANDOM % 20000)))
+bouncer_port=""
+free_port bouncer_port
+DEVSEARCH_TEST_PGBOUNCER_URL=$("$root/scripts/pgbouncer.sh" start "$TMP" "$bouncer_port")
 export DEVSEARCH_TEST_PGBOUNCER_URL
 export DEVSEARCH_TEST_PGCTL="$root/scripts/pg.sh"
 export DEVSEARCH_TEST_PGDIR="$TMP"

@@ -106,15 +106,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Free TCP ports on 127.0.0.1, below the kernel's ephemeral range (32768 up), from a
-# random base so parallel runs differ; a port any socket uses (ss) is skipped.
-port_busy() { ss -Htan "( sport = :$1 )" | grep -q .; }
-next_port=$((20000 + RANDOM % 12000))
-free_port() { # VAR: set to the next free port
-  while port_busy "$next_port"; do next_port=$((next_port + 1)); done
-  printf -v "$1" '%s' "$next_port"
-  next_port=$((next_port + 1))
-}
 P_PRIMARY="" P_REPLICA="" P_BOUNCER="" P_A="" P_B="" P_NGINX=""
 for var in P_PRIMARY P_REPLICA P_BOUNCER P_A P_B P_NGINX; do free_port "$var"; done
 

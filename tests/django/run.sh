@@ -98,14 +98,6 @@ show_log() {
   echo "--- ${1#"$tmp/"} (last 30 lines) ---" >&2
   tail -n 30 "$1" >&2 2>/dev/null || true
 }
-# A free TCP port on 127.0.0.1 into the variable VAR, below the ephemeral range.
-port_busy() { ss -Htan "( sport = :$1 )" | grep -q .; }
-next_port=$((20000 + RANDOM % 12000))
-free_port() { # VAR
-  while port_busy "$next_port"; do next_port=$((next_port + 1)); done
-  printf -v "$1" '%s' "$next_port"
-  next_port=$((next_port + 1))
-}
 # wait_http NAME PORT PID LOG: until /api/health answers, at most 90 s, while PID lives.
 wait_http() {
   local i

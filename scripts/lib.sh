@@ -5,6 +5,20 @@
 
 log() { printf '%s [%4ds]: %s\n' "$LOG_NAME" "$SECONDS" "$*" >&2; }
 
+# A test script's checks, "LOG_NAME: ok   what" or "LOG_NAME: FAIL what", counted in
+# its passed and failed.
+ok() {
+  passed=$((passed + 1))
+  printf '%s: ok   %s\n' "$LOG_NAME" "$*"
+}
+fail() {
+  failed=$((failed + 1))
+  printf '%s: FAIL %s\n' "$LOG_NAME" "$*"
+}
+check() { # DESCRIPTION EXPECTED ACTUAL
+  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1 (expected $2, got $3)"; fi
+}
+
 die() {
   log "error: $*"
   exit 1

@@ -392,6 +392,19 @@ void test_register(struct test_server *ts, struct test_account *a, const char *p
 	json_decref(j);
 }
 
+void test_member_new(struct test_server *ts, struct test_member *m, const char *prefix)
+{
+	test_register(ts, &m->a, prefix);
+	ck_assert_int_eq(test_login(ts, m->a.username, TEST_PASSWORD, &m->access, &m->refresh),
+			 200);
+}
+
+void test_member_free(struct test_member *m)
+{
+	free(m->access);
+	free(m->refresh);
+}
+
 long test_login(struct test_server *ts, const char *username, const char *password, char **access,
 		char **refresh)
 {

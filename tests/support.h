@@ -109,6 +109,15 @@ struct test_account {
 	char profile_id[37];
 };
 
+/* A registered user, logged in: both tokens (test_member_free() frees them). */
+struct test_member {
+	struct test_account a;
+	char *access;
+	char *refresh;
+};
+void test_member_new(struct test_server *ts, struct test_member *m, const char *prefix);
+void test_member_free(struct test_member *m);
+
 /* A name unique to this test run, prefix first. */
 void test_unique(char *out, size_t size, const char *prefix);
 /* Register a fresh user (password TEST_PASSWORD) through the API; fails the test unless 201. */

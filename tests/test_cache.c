@@ -21,12 +21,6 @@
 
 static const char ORIGIN[] = "http://localhost:5173";
 
-struct member {
-	struct test_account a;
-	char *access;
-	char *refresh;
-};
-
 /* A server with a cache of cache_bytes ("0": none), CORS for ORIGIN; env restored after. */
 static void server_start(struct test_server *ts, const char *cache_bytes)
 {
@@ -41,26 +35,13 @@ static void server_start(struct test_server *ts, const char *cache_bytes)
 		ck_assert_msg(cache_listener_connected(ts->listener), "listener not connected");
 }
 
-static void member_new(struct test_server *ts, struct member *m, const char *prefix)
-{
-	test_register(ts, &m->a, prefix);
-	ck_assert_int_eq(test_login(ts, m->a.username, TEST_PASSWORD, &m->access, &m->refresh),
-			 200);
-}
-
-static void member_free(struct member *m)
-{
-	free(m->access);
-	free(m->refresh);
-}
-
 static const char *str(const json_t *j, const char *key)
 {
 	return json_string_value(json_object_get(j, key));
 }
 
 /* A project of m titled title; its id into id. */
-static void project_new(struct test_server *ts, const struct member *m, const char *title,
+static void project_new(struct test_server *ts, const struct test_member *m, const char *title,
 			const char *tag, char id[37])
 {
 	json_t *j;
@@ -71,7 +52,7 @@ static void project_new(struct test_server *ts, const struct member *m, const ch
 	json_decref(j);
 }
 
-static void project_retitle(struct test_server *ts, const struct member *m, const char *id,
+static void project_retitle(struct test_server *ts, const struct test_member *m, const char *id,
 			    const char *title)
 {
 	char path[128];
@@ -250,12 +231,12 @@ END_TEST
 START_TEST(hits_run_no_statement)
 {
 	struct test_server ts;
-	struct member m;
+	struct test_member m;
 	struct strbuf first = STRBUF_INIT, again = STRBUF_INIT;
 	char id[37], tag[64], paths[5][256];
 
 	server_start(&ts, "33554432");
-	member_new(&ts, &m, "ch");
+	test_member_new(&ts, &m, "ch");
 	test_unique(tag, sizeof(tag), "cachetag");
 	project_new(&ts, &m, "Cached project", tag, id);
 	restart(&ts, "33554432");
@@ -313,7 +294,7 @@ START_TEST(hits_run_no_statement)
 
 	strbuf_release(&first);
 	strbuf_release(&again);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -322,12 +303,12 @@ START_TEST(key_includes_host_and_query)
 {
 	struct test_server ts;
 	struct test_response resp;
-	struct member m;
+	struct test_member m;
 	char id[37], tag[64], path[256];
 	json_t *j;
 
 	server_start(&ts, "33554432");
-	member_new(&ts, &m, "ck");
+	test_member_new(&ts, &m, "ck");
 	test_unique(tag, sizeof(tag), "hosttag");
 	project_new(&ts, &m, "Host one", tag, id);
 	project_new(&ts, &m, "Host two", tag, id);
@@ -353,7 +334,7 @@ START_TEST(key_includes_host_and_query)
 	ck_assert_ptr_nonnull(strstr(str(j, "next"), "/api/projects/?"));
 	json_decref(j);
 	test_response_release(&resp);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -365,14 +346,14 @@ END_TEST
 START_TEST(write_then_read_is_never_stale)
 {
 	struct test_server ts;
-	struct member m;
+	struct test_member m;
 	char id[37], tag[64], list[256], detail[128], title[64];
 	json_t *j;
 
 	server_start(&ts, "33554432");
 	cache_listener_stop(ts.listener);
 	ts.listener = NULL;
-	member_new(&ts, &m, "cw");
+	test_member_new(&ts, &m, "cw");
 	test_unique(tag, sizeof(tag), "writetag");
 	project_new(&ts, &m, "Title 0", tag, id);
 	snprintf(list, sizeof(list), "/api/projects?tag=%s", tag);
@@ -394,7 +375,7 @@ START_TEST(write_then_read_is_never_stale)
 		json_decref(j);
 		test_response_release(&resp);
 	}
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -402,12 +383,12 @@ END_TEST
 START_TEST(other_server_and_sql_writes_invalidate)
 {
 	struct test_server a, b;
-	struct member m;
+	struct test_member m;
 	char id[37], tag[64], list[256], title[64];
 	double worst = 0;
 
 	server_start(&a, "33554432");
-	member_new(&a, &m, "cx");
+	test_member_new(&a, &m, "cx");
 	test_unique(tag, sizeof(tag), "crosstag");
 	project_new(&a, &m, "Cross 0", tag, id);
 	/* After the set-up, so that every notification b gets is one this test waits for. */
@@ -456,7 +437,7 @@ START_TEST(other_server_and_sql_writes_invalidate)
 			break;
 		ck_assert_msg(now_ms() - started < FRESH_WITHIN_MS, "tag rename not seen");
 	}
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&b);
 	test_server_stop(&a);
 }
@@ -466,11 +447,11 @@ START_TEST(etag_and_not_modified)
 {
 	struct test_server ts;
 	struct test_response resp;
-	struct member m;
+	struct test_member m;
 	char id[37], tag[64], detail[128], inm[128];
 
 	server_start(&ts, "33554432");
-	member_new(&ts, &m, "ce");
+	test_member_new(&ts, &m, "ce");
 	test_unique(tag, sizeof(tag), "etagtag");
 	project_new(&ts, &m, "Etag 0", tag, id);
 	restart(&ts, "33554432");
@@ -541,13 +522,14 @@ START_TEST(etag_and_not_modified)
 
 	free(etag);
 	free(etag2);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
 
 /* GET profile id as viewer (NULL: anonymous); 1 if the answer shows an email. */
-static int profile_shows_email(struct test_server *ts, const char *id, const struct member *viewer)
+static int profile_shows_email(struct test_server *ts, const char *id,
+			       const struct test_member *viewer)
 {
 	char path[128], auth[4096];
 	struct test_response resp;
@@ -565,11 +547,11 @@ static int profile_shows_email(struct test_server *ts, const char *id, const str
 START_TEST(authenticated_answers_are_never_cached)
 {
 	struct test_server ts;
-	struct member owner, other;
+	struct test_member owner, other;
 
 	server_start(&ts, "33554432");
-	member_new(&ts, &owner, "co");
-	member_new(&ts, &other, "cp");
+	test_member_new(&ts, &owner, "co");
+	test_member_new(&ts, &other, "cp");
 	/* The owner first: its answer must not be stored for anyone else. */
 	ck_assert_int_eq(profile_shows_email(&ts, owner.a.profile_id, &owner), 1);
 	ck_assert_int_eq(profile_shows_email(&ts, owner.a.profile_id, NULL), 0);
@@ -596,8 +578,8 @@ START_TEST(authenticated_answers_are_never_cached)
 	const char *bad[] = {"Authorization: Bearer nope", NULL};
 	ck_assert_int_eq(get(&ts, path, bad, &resp, NULL), 401);
 	test_response_release(&resp);
-	member_free(&owner);
-	member_free(&other);
+	test_member_free(&owner);
+	test_member_free(&other);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -606,12 +588,12 @@ START_TEST(memory_stays_bounded)
 {
 	struct test_server ts;
 	struct response_cache_stats stats;
-	struct member m;
+	struct test_member m;
 	char id[37], tag[64], path[256], hot[256];
 	const size_t bound = 64 * 1024;
 
 	server_start(&ts, "65536");
-	member_new(&ts, &m, "cm");
+	test_member_new(&ts, &m, "cm");
 	test_unique(tag, sizeof(tag), "boundtag");
 	project_new(&ts, &m, "Bounded", tag, id);
 	restart(&ts, "65536");
@@ -630,7 +612,7 @@ START_TEST(memory_stays_bounded)
 	ck_assert_uint_eq(stats.max_bytes, bound);
 	ck_assert_uint_gt(stats.evictions, 100);
 	ck_assert_uint_gt(stats.entries, 5);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -649,12 +631,12 @@ static int wait_connected(struct test_server *ts, int want, int timeout_ms)
 START_TEST(listener_reconnects_after_restart)
 {
 	struct test_server ts;
-	struct member m;
+	struct test_member m;
 	struct test_response resp;
 	char id[37], tag[64], list[256];
 
 	server_start(&ts, "33554432");
-	member_new(&ts, &m, "cr");
+	test_member_new(&ts, &m, "cr");
 	test_unique(tag, sizeof(tag), "restarttag");
 	project_new(&ts, &m, "Before restart", tag, id);
 	restart(&ts, "33554432");
@@ -678,7 +660,7 @@ START_TEST(listener_reconnects_after_restart)
 	ck_assert_uint_eq(statements_for(&ts, list, NULL), 0);
 	free(test_sql("UPDATE projects SET title = 'After restart' WHERE id = $1", id, NULL));
 	wait_for_title(&ts, list, "After restart");
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST

@@ -16,25 +16,6 @@
 
 static const char *const GZIP[] = {"Accept-Encoding: gzip", NULL};
 
-struct member {
-	struct test_account a;
-	char *access;
-	char *refresh;
-};
-
-static void member_new(struct test_server *ts, struct member *m, const char *prefix)
-{
-	test_register(ts, &m->a, prefix);
-	ck_assert_int_eq(test_login(ts, m->a.username, TEST_PASSWORD, &m->access, &m->refresh),
-			 200);
-}
-
-static void member_free(struct member *m)
-{
-	free(m->access);
-	free(m->refresh);
-}
-
 /* A server with COMPRESS_MIN_BYTES = min_bytes (NULL: the default) and the default cache. */
 static void server_start(struct test_server *ts, const char *min_bytes)
 {
@@ -123,7 +104,7 @@ START_TEST(accept_encoding_is_parsed)
 END_TEST
 
 /* Twenty projects with fields as long as a real page has, tagged tag. */
-static void projects_new(struct test_server *ts, const struct member *m, const char *tag)
+static void projects_new(struct test_server *ts, const struct test_member *m, const char *tag)
 {
 	static const char *const WORDS[] = {
 		"A search engine for developers",      "built with Django and PostgreSQL",
@@ -159,11 +140,11 @@ START_TEST(page_of_projects_is_gzipped)
 	struct test_server ts;
 	struct test_response plain, gz;
 	struct strbuf inflated;
-	struct member m;
+	struct test_member m;
 	char tag[64], path[160], etag[520];
 
 	server_start(&ts, NULL);
-	member_new(&ts, &m, "gz");
+	test_member_new(&ts, &m, "gz");
 	test_unique(tag, sizeof(tag), "gztag");
 	projects_new(&ts, &m, tag);
 	/* A logged-in reader: the response cache stays out of it (the dispatcher compresses). */
@@ -193,7 +174,7 @@ START_TEST(page_of_projects_is_gzipped)
 	strbuf_release(&inflated);
 	test_response_release(&plain);
 	test_response_release(&gz);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -255,12 +236,12 @@ START_TEST(token_answers_are_never_compressed)
 {
 	struct test_server ts;
 	struct test_response resp;
-	struct member m;
+	struct test_member m;
 	char body[512];
 
 	/* A threshold small enough for a token pair, to show no-store is what keeps it plain. */
 	server_start(&ts, "16");
-	member_new(&ts, &m, "gzt");
+	test_member_new(&ts, &m, "gzt");
 	assert_plain(&ts, "/api/health", NULL);
 	ck_assert_int_eq(get(&ts, "GET", "/api/health", GZIP, &resp), 200);
 	ck_assert_str_eq(header(&resp, "Content-Encoding"), "gzip");
@@ -283,7 +264,7 @@ START_TEST(token_answers_are_never_compressed)
 	ck_assert_str_eq(header(&resp, "Content-Encoding"), "");
 	ck_assert_ptr_nonnull(strstr(strbuf_str(&resp.body), "\"access\""));
 	test_response_release(&resp);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -293,11 +274,11 @@ START_TEST(cache_keeps_the_gzip_form)
 	struct test_server ts;
 	struct test_response first, again, plain;
 	struct response_cache_stats before, after;
-	struct member m;
+	struct test_member m;
 	char tag[64], path[200];
 
 	server_start(&ts, NULL);
-	member_new(&ts, &m, "gzc");
+	test_member_new(&ts, &m, "gzc");
 	test_unique(tag, sizeof(tag), "gzctag");
 	projects_new(&ts, &m, tag);
 
@@ -346,7 +327,7 @@ START_TEST(cache_keeps_the_gzip_form)
 	/* The gzip form counts in the byte budget. */
 	ck_assert_uint_gt(after.bytes, before.bytes);
 	test_response_release(&plain);
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -371,11 +352,11 @@ START_TEST(etag_matches_either_form)
 {
 	struct test_server ts;
 	struct test_response plain, gz;
-	struct member m;
+	struct test_member m;
 	char tag[64], path[200], strong[520], weak[520];
 
 	server_start(&ts, NULL);
-	member_new(&ts, &m, "gze");
+	test_member_new(&ts, &m, "gze");
 	test_unique(tag, sizeof(tag), "gzetag");
 	projects_new(&ts, &m, tag);
 	snprintf(path, sizeof(path), "/api/projects?tag=%s", tag);
@@ -394,7 +375,7 @@ START_TEST(etag_matches_either_form)
 		test_response_release(&plain);
 		test_response_release(&gz);
 	}
-	member_free(&m);
+	test_member_free(&m);
 	test_server_stop(&ts);
 }
 END_TEST
@@ -404,8 +385,8 @@ struct ids {
 	char project[37], profile[37], message[37], note[37];
 };
 
-static void ids_fill(struct test_server *ts, const struct member *m, const struct member *other,
-		     struct ids *ids)
+static void ids_fill(struct test_server *ts, const struct test_member *m,
+		     const struct test_member *other, struct ids *ids)
 {
 	char path[128], tag[64];
 	json_t *j;
@@ -487,14 +468,14 @@ START_TEST(head_and_options_on_every_route)
 {
 	struct test_server ts;
 	struct test_response resp;
-	struct member m, other;
+	struct test_member m, other;
 	struct ids ids;
 	char path[256], auth[1024];
 	size_t gets = 0;
 
 	server_start(&ts, NULL);
-	member_new(&ts, &m, "hd");
-	member_new(&ts, &other, "hdo");
+	test_member_new(&ts, &m, "hd");
+	test_member_new(&ts, &other, "hdo");
 	ids_fill(&ts, &m, &other, &ids);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", m.access);
 	const char *anonymous_gzip[] = {"Accept-Encoding: gzip", NULL};
@@ -526,8 +507,8 @@ START_TEST(head_and_options_on_every_route)
 	/* And for answers that are not 200: a missing row, a missing path. */
 	assert_head_like_get(&ts, "/api/projects/00000000-0000-4000-8000-000000000000", NULL);
 	assert_head_like_get(&ts, "/api/nowhere", anonymous_gzip);
-	member_free(&m);
-	member_free(&other);
+	test_member_free(&m);
+	test_member_free(&other);
 	test_server_stop(&ts);
 }
 END_TEST

@@ -37,18 +37,6 @@ passed=0 failed=0
 LOG_NAME=cluster
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
-ok() {
-  passed=$((passed + 1))
-  printf 'cluster: ok   %s\n' "$*"
-}
-fail() {
-  failed=$((failed + 1))
-  printf 'cluster: FAIL %s\n' "$*"
-}
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1 (expected $2, got $3)"; fi
-}
 skip() { printf 'cluster: skip %s\n' "$*"; }
 die() {
   log "error: $*"

@@ -36,18 +36,6 @@ passed=0 failed=0
 LOG_NAME=django
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
-ok() {
-  passed=$((passed + 1))
-  printf 'django: ok   %s\n' "$*"
-}
-fail() {
-  failed=$((failed + 1))
-  printf 'django: FAIL %s\n' "$*"
-}
-# check DESCRIPTION EXPECTED ACTUAL
-check() {
-  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1 (expected $2, got $3)"; fi
-}
 die() {
   log "error: $*"
   failed=$((failed + 1))

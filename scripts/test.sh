@@ -57,6 +57,9 @@ export RATE_LIMIT_ANON=off RATE_LIMIT_USER=off
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 
 if [[ $build_dir == *asan* ]]; then
+  # Sanitizers make the server several times slower: the tests' wall-clock bounds
+  # stretch by this much (the plain build checks the real ones).
+  export DEVSEARCH_TEST_TIME_SCALE=${DEVSEARCH_TEST_TIME_SCALE:-3}
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   if [[ -f $root/tests/lsan.supp ]]; then

@@ -91,6 +91,13 @@ char *test_response_header(const struct test_response *resp, const char *name)
 	return NULL;
 }
 
+double test_time_scale(void)
+{
+	const char *text = getenv("DEVSEARCH_TEST_TIME_SCALE");
+	double scale = text ? strtod(text, NULL) : 1.0;
+	return scale >= 1.0 ? scale : 1.0;
+}
+
 const char *test_env(const char *name)
 {
 	const char *value = getenv(name);

@@ -34,6 +34,12 @@ void test_response_release(struct test_response *resp);
 /* A response header's value (new string, caller free()s) or NULL. */
 char *test_response_header(const struct test_response *resp, const char *name);
 
+/*
+ * How much to stretch a wall-clock bound: DEVSEARCH_TEST_TIME_SCALE (scripts/test.sh
+ * sets 3 for the sanitizer build), else 1.
+ */
+double test_time_scale(void);
+
 /* A required environment variable set by scripts/test.sh (fails the test if unset). */
 const char *test_env(const char *name);
 

@@ -17,6 +17,7 @@
 #include "support.h"
 
 /* Cross-server and SQL invalidation must be seen within this. */
+/* Issue 6: a second instance serves the new data within 100 ms (stretched under sanitizers). */
 #define FRESH_WITHIN_MS 100.0
 
 static const char ORIGIN[] = "http://localhost:5173";
@@ -112,8 +113,8 @@ static double wait_for_title(struct test_server *ts, const char *path, const cha
 		free(title);
 		if (fresh)
 			return waited;
-		ck_assert_msg(waited < FRESH_WITHIN_MS, "%s: still not \"%s\" after %.1f ms", path,
-			      want, waited);
+		ck_assert_msg(waited < FRESH_WITHIN_MS * test_time_scale(),
+			      "%s: still not \"%s\" after %.1f ms", path, want, waited);
 		nanosleep(&tick, NULL);
 	}
 }
@@ -435,7 +436,8 @@ START_TEST(other_server_and_sql_writes_invalidate)
 		test_response_release(&resp);
 		if (fresh)
 			break;
-		ck_assert_msg(now_ms() - started < FRESH_WITHIN_MS, "tag rename not seen");
+		ck_assert_msg(now_ms() - started < FRESH_WITHIN_MS * test_time_scale(),
+			      "tag rename not seen");
 	}
 	test_member_free(&m);
 	test_server_stop(&b);

@@ -496,16 +496,9 @@ static int mailer_stopping(struct mailer *m)
 /* Sleep ms or until mailer_stop(); returns whether stopping. */
 static int mailer_wait(struct mailer *m, long ms)
 {
-	struct timespec deadline;
+	struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, ms);
 	int stopping;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += ms / 1000;
-	deadline.tv_nsec += (ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&m->lock);
 	while (!m->stopping)
 		if (pthread_cond_timedwait(&m->wake, &m->lock, &deadline) == ETIMEDOUT)

@@ -326,16 +326,9 @@ enum app_err rate_limiter_sync(struct rate_limiter *l, struct db_pool *pool, lon
 /* Wait up to ms, or until asked to stop; 1 when asked to stop. */
 static int wait_or_stop(struct rate_limiter *l, long ms)
 {
-	struct timespec until;
+	struct timespec until = deadline_after_ms(CLOCK_REALTIME, ms);
 	int stopping;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&l->wake_lock);
 	while (!l->stopping && pthread_cond_timedwait(&l->wake, &l->wake_lock, &until) == 0)
 		;

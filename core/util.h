@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 /* Like malloc/calloc/realloc/strdup/strndup, but abort on out of memory. */
 void *xmalloc(size_t size);
@@ -63,5 +64,8 @@ void hex_encode(const unsigned char *data, size_t n, char *out);
 
 /* Monotonic clock in milliseconds, for durations. */
 double now_ms(void);
+
+/* The instant ms milliseconds from now on clock: a pthread_cond_timedwait() deadline. */
+struct timespec deadline_after_ms(clockid_t clock, long ms);
 
 #endif

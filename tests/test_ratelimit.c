@@ -82,7 +82,9 @@ START_TEST(settings_default_off_and_report_errors)
 	unsetenv("RATE_LIMIT_ANON");
 	unsetenv("RATE_LIMIT_USER");
 	unsetenv("TRUSTED_PROXIES");
+	unsetenv("USE_X_FORWARDED_HOST");
 	ck_assert_int_eq(config_load(&cfg, &errors), 0);
+	ck_assert_int_eq(cfg.use_x_forwarded_host, 0);
 	ck_assert_int_eq(cfg.rate_anon.limit, 0);
 	ck_assert_int_eq(cfg.rate_user.limit, 0);
 	ck_assert_int_eq(cfg.rate_limit_sync_ms, 1000);
@@ -93,6 +95,7 @@ START_TEST(settings_default_off_and_report_errors)
 	setenv("RATE_LIMIT_USER", "lots", 1);
 	setenv("RATE_LIMIT_SYNC_MS", "0", 1);
 	setenv("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal, ::1/129", 1);
+	setenv("USE_X_FORWARDED_HOST", "yes", 1);
 	ck_assert_int_eq(config_load(&cfg, &errors), -1);
 	const char *text = strbuf_str(&errors);
 	ck_assert_ptr_nonnull(strstr(text, "RATE_LIMIT_ANON: expected off or a rate"));
@@ -102,6 +105,8 @@ START_TEST(settings_default_off_and_report_errors)
 	ck_assert_ptr_nonnull(strstr(text, "TRUSTED_PROXIES: \"proxy.internal\""));
 	ck_assert_ptr_nonnull(strstr(text, "TRUSTED_PROXIES: \"::1/129\""));
 	ck_assert_ptr_null(strstr(text, "\"10.0.0.0/8\""));
+	ck_assert_ptr_nonnull(
+		strstr(text, "USE_X_FORWARDED_HOST: expected on or off, got \"yes\""));
 	config_release(&cfg);
 	strbuf_release(&errors);
 }

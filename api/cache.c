@@ -101,11 +101,9 @@ int http_cache_serve(struct http_ctx *ctx, struct http_cache_request *cr)
 		return 0;
 	/* Before any database read: an answer that overlaps a write is then never stored. */
 	cr->generation = response_cache_generation(cache);
-	struct strbuf key = STRBUF_INIT;
-	const char *host = http_header(ctx, "Host");
 	const char *url = ctx->req->http_url ? ctx->req->http_url : ctx->req->url_path;
-	strbuf_addf(&key, "%s %s", host ? host : "", url ? url : "");
-	cr->key = strbuf_detach(&key);
+	/* The answer's absolute links carry the scheme and host the client used: both key it. */
+	cr->key = http_absolute_url(ctx, url ? url : "");
 	int accepted = http_compress_accepted(ctx);
 	if (!response_cache_lookup(cache, cr->key, accepted, &hit)) {
 		metrics_count(ctx->app->metrics, METRIC_CACHE_MISSES);

@@ -8,7 +8,10 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+
+#include "core/util.h"
 
 /* An address: AF_INET (4 bytes used) or AF_INET6, IPv4-mapped IPv6 turned into IPv4. */
 struct addr {
@@ -124,4 +127,49 @@ void client_addr_resolve(const struct config *cfg, const struct sockaddr *peer,
 		}
 	}
 	inet_ntop(client.family, client.bytes, out, CLIENT_ADDR_SIZE);
+}
+
+int client_addr_peer_trusted(const struct config *cfg, const struct sockaddr *peer)
+{
+	struct addr a;
+	return !addr_from_sockaddr(peer, &a) && config_proxy_trusted(cfg, a.family, a.bytes);
+}
+
+/* The first entry of a comma-separated header, spaces trimmed: its length, *from its start. */
+static size_t first_entry(const char *header, const char **from)
+{
+	size_t len = strcspn(header, ",");
+	while (len && (*header == ' ' || *header == '\t')) {
+		header++;
+		len--;
+	}
+	while (len && (header[len - 1] == ' ' || header[len - 1] == '\t'))
+		len--;
+	*from = header;
+	return len;
+}
+
+const char *client_addr_forwarded_proto(const char *header)
+{
+	const char *from;
+	size_t len;
+
+	if (!header)
+		return NULL;
+	len = first_entry(header, &from);
+	if (len == 5 && !strncasecmp(from, "https", 5))
+		return "https";
+	if (len == 4 && !strncasecmp(from, "http", 4))
+		return "http";
+	return NULL;
+}
+
+char *client_addr_forwarded_host(const char *header)
+{
+	const char *from;
+
+	if (!header)
+		return NULL;
+	size_t len = first_entry(header, &from);
+	return xstrndup(from, len);
 }

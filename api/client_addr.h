@@ -1,7 +1,8 @@
 /*
  * Who the client of a request is: the TCP peer, or, when the peer is one of
- * TRUSTED_PROXIES, the address its proxies wrote in X-Forwarded-For. Pure
- * functions of their arguments; knows nothing of ulfius.
+ * TRUSTED_PROXIES, the address its proxies wrote in X-Forwarded-For; and the
+ * scheme and host such a proxy says the client used (X-Forwarded-Proto,
+ * X-Forwarded-Host). Pure functions of their arguments; knows nothing of ulfius.
  */
 #ifndef DEVSEARCH_API_CLIENT_ADDR_H
 #define DEVSEARCH_API_CLIENT_ADDR_H
@@ -25,5 +26,23 @@
 struct sockaddr;
 void client_addr_resolve(const struct config *cfg, const struct sockaddr *peer,
 			 const char *forwarded, char out[CLIENT_ADDR_SIZE]);
+
+/* 1 if peer (NULL, or not AF_INET/AF_INET6: never) is one of TRUSTED_PROXIES. */
+int client_addr_peer_trusted(const struct config *cfg, const struct sockaddr *peer);
+
+/*
+ * The scheme an X-Forwarded-Proto header names (NULL: none): "http" or
+ * "https" (static strings) when its first comma-separated entry, spaces
+ * trimmed, is one of them in any case; NULL for anything else. The caller
+ * asks only of a trusted peer's header.
+ */
+const char *client_addr_forwarded_proto(const char *header);
+
+/*
+ * The first comma-separated entry of an X-Forwarded-Host header, spaces
+ * trimmed, as a new string (caller free()s; "" if that entry is empty), or
+ * NULL when header is NULL. Not validated: the caller checks it as a Host.
+ */
+char *client_addr_forwarded_host(const char *header);
 
 #endif

@@ -69,8 +69,8 @@ void http_client_ip(const struct http_ctx *ctx, char out[64])
 char *http_absolute_url(const struct http_ctx *ctx, const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
-	const char *host = http_header(ctx, "Host");
-	strbuf_addf(&sb, "http://%s%s", host && *host ? host : "localhost", path);
+	const char *host = ctx->host && *ctx->host ? ctx->host : "localhost";
+	strbuf_addf(&sb, "%s://%s%s", ctx->scheme ? ctx->scheme : "http", host, path);
 	return strbuf_detach(&sb);
 }
 
@@ -555,8 +555,9 @@ out:
 /*
  * Django's rule for a Host header (host_validation_re): a name of letters,
  * digits, '.' and '-', or a bracketed IPv6 address, then an optional port.
- * The Host is echoed into Location, pagination links and stored image URLs,
- * so anything else (a CR, a quote, a space, a path) must never get that far.
+ * The Host (or a trusted proxy's X-Forwarded-Host) is echoed into Location,
+ * pagination links and stored image URLs, so anything else (a CR, a quote, a
+ * space, a path) must never get that far.
  */
 static int host_is_valid(const char *host)
 {
@@ -581,17 +582,46 @@ static int host_is_valid(const char *host)
 	return *host == ':' && host[1] && strspn(host + 1, "0123456789") == strlen(host + 1);
 }
 
+/*
+ * Set ctx->scheme and ctx->host: http and Host, or what a TRUSTED_PROXIES
+ * peer says the client used (Django's SECURE_PROXY_SSL_HEADER and
+ * USE_X_FORWARDED_HOST, only believed from our own proxies). Any other
+ * X-Forwarded-Proto value leaves http. 0, or -1 if Host or the forwarded
+ * host is not a valid host: it would be echoed into URLs.
+ */
+static int resolve_origin(struct http_ctx *ctx)
+{
+	const struct config *cfg = ctx->app->cfg;
+	const char *host = http_header(ctx, "Host");
+	const char *scheme;
+
+	ctx->scheme = "http";
+	ctx->host = host;
+	if (host && !host_is_valid(host))
+		return -1;
+	if (!client_addr_peer_trusted(cfg, ctx->req->client_address))
+		return 0;
+	if ((scheme = client_addr_forwarded_proto(http_header(ctx, "X-Forwarded-Proto"))))
+		ctx->scheme = scheme;
+	if (!cfg->use_x_forwarded_host)
+		return 0;
+	ctx->forwarded_host = client_addr_forwarded_host(http_header(ctx, "X-Forwarded-Host"));
+	if (!ctx->forwarded_host)
+		return 0;
+	ctx->host = ctx->forwarded_host;
+	return host_is_valid(ctx->host) ? 0 : -1;
+}
+
 int http_dispatch(const struct _u_request *request, struct _u_response *response, void *user_data)
 {
 	struct http_ctx ctx = {.req = request, .resp = response, .app = user_data};
 	const char *path = request->url_path ? request->url_path : "/";
-	const char *host = http_header(&ctx, "Host");
 	double started = now_ms();
 
 	request_log_begin(&ctx);
 	/* Every answer's type is the one we name: browsers must not guess another from the bytes. */
 	http_set_header(&ctx, "X-Content-Type-Options", "nosniff");
-	if (host && !host_is_valid(host))
+	if (resolve_origin(&ctx))
 		http_reply_error(&ctx, 400, "invalid_host", "Invalid HTTP_HOST header.");
 	else if (!apply_cors(&ctx, path) && !http_rate_limit_or_reply(&ctx, path))
 		route_request(&ctx, path);
@@ -607,5 +637,6 @@ int http_dispatch(const struct _u_request *request, struct _u_response *response
 	for (size_t i = 0; i < ctx.nparams; i++)
 		free(ctx.params[i]);
 	json_decref(ctx.j_body);
+	free(ctx.forwarded_host);
 	return U_CALLBACK_COMPLETE;
 }

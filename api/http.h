@@ -74,6 +74,14 @@ struct http_ctx {
 	int replied;
 	/* The request's id (X-Request-Id), set first thing; see api/request_log.h. */
 	char request_id[REQUEST_ID_SIZE];
+	/*
+	 * Where the client sent the request, for absolute URLs (set before
+	 * routing): scheme is "http" or "https" (static), host is borrowed
+	 * (Host, NULL when absent) or forwarded_host (owned, X-Forwarded-Host).
+	 */
+	const char *scheme;
+	const char *host;
+	char *forwarded_host;
 };
 
 /* The routing table: every module adds its static table at start. */
@@ -120,7 +128,12 @@ const char *http_query(const struct http_ctx *ctx, const char *name);
  * TRUSTED_PROXIES the one X-Forwarded-For names (api/client_addr.h).
  */
 void http_client_ip(const struct http_ctx *ctx, char out[64]);
-/* Absolute URL of path on this server, from the request's Host; new string (free()). */
+/*
+ * Absolute URL of path on this server as the client addressed it: ctx->scheme
+ * (X-Forwarded-Proto of a TRUSTED_PROXIES peer, else http) and ctx->host
+ * (Host, or a trusted peer's X-Forwarded-Host with USE_X_FORWARDED_HOST;
+ * "localhost" when there is none); new string (free()).
+ */
 char *http_absolute_url(const struct http_ctx *ctx, const char *path);
 /* Set a response header (copied). */
 void http_set_header(struct http_ctx *ctx, const char *name, const char *value);

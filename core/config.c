@@ -299,11 +299,20 @@ static void env_rate(const char *name, struct config_rate *out, struct strbuf *e
 	}
 }
 
-/* RATE_LIMIT_* and TRUSTED_PROXIES: who a client is, and how often it may ask. */
+/*
+ * RATE_LIMIT_*, TRUSTED_PROXIES and USE_X_FORWARDED_HOST: who a client is,
+ * where it sent the request, and how often it may ask.
+ */
 static void parse_rate_limits(struct config *cfg, struct strbuf *errors)
 {
+	const char *forwarded_host = env("USE_X_FORWARDED_HOST");
+
 	parse_net_list("TRUSTED_PROXIES", env("TRUSTED_PROXIES"), &cfg->trusted_proxies,
 		       &cfg->n_trusted_proxies, errors);
+	if (forwarded_host && strcmp(forwarded_host, "on") && strcmp(forwarded_host, "off"))
+		strbuf_addf(errors, "USE_X_FORWARDED_HOST: expected on or off, got \"%s\"\n",
+			    forwarded_host);
+	cfg->use_x_forwarded_host = forwarded_host && !strcmp(forwarded_host, "on");
 	env_rate("RATE_LIMIT_ANON", &cfg->rate_anon, errors);
 	env_rate("RATE_LIMIT_USER", &cfg->rate_user, errors);
 	env_int("RATE_LIMIT_SYNC_MS", 1000, 10, 60000, &cfg->rate_limit_sync_ms, errors);

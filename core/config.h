@@ -69,6 +69,7 @@ struct config {
 	size_t n_metrics_allow;
 	struct config_net *trusted_proxies; /* TRUSTED_PROXIES, default none */
 	size_t n_trusted_proxies;
+	int use_x_forwarded_host;     /* USE_X_FORWARDED_HOST: off (default) or on */
 	struct config_rate rate_anon; /* RATE_LIMIT_ANON, default off */
 	struct config_rate rate_user; /* RATE_LIMIT_USER, default off */
 	long rate_limit_sync_ms;      /* RATE_LIMIT_SYNC_MS, default 1000 */

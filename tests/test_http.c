@@ -326,6 +326,173 @@ START_TEST(health_follows_the_database)
 }
 END_TEST
 
+/* ---- absolute URLs behind a reverse proxy ---- */
+
+/* A server with TRUSTED_PROXIES=trusted and USE_X_FORWARDED_HOST=forwarded_host (NULL: unset). */
+static void proxied_server_up(const char *trusted, const char *forwarded_host)
+{
+	setenv("TRUSTED_PROXIES", trusted, 1);
+	if (forwarded_host)
+		setenv("USE_X_FORWARDED_HOST", forwarded_host, 1);
+	else
+		unsetenv("USE_X_FORWARDED_HOST");
+	server_up();
+}
+
+/* Two more profiles, so that a page of one has a next link. */
+static void two_profiles(void)
+{
+	struct test_account a, b;
+	test_register(&ts, &a, "proxy");
+	test_register(&ts, &b, "proxy");
+}
+
+/*
+ * GET the first page of one profile with headers (NULL-terminated, may be
+ * NULL); the status, and on 200 the next link in *next (new string).
+ */
+static long next_link(const char *const *headers, char **next)
+{
+	struct test_response resp;
+	json_t *j;
+	long status = request("GET", "/api/profiles?page_size=1", headers, NULL, &resp, &j);
+	*next = NULL;
+	if (status == 200)
+		*next = xstrdup(json_string_value(json_object_get(j, "next")));
+	else if (status == 400)
+		assert_error(j, "invalid_host", "Invalid HTTP_HOST header.");
+	json_decref(j);
+	test_response_release(&resp);
+	return status;
+}
+
+/* The next link the first page must have on a server reached as scheme://host. */
+static void want_next(char *out, size_t size, const char *scheme, const char *host)
+{
+	/* ts.base is "http://127.0.0.1:PORT". */
+	snprintf(out, size, "%s://%s/api/profiles?page=2&page_size=1", scheme,
+		 host ? host : ts.base + strlen("http://"));
+}
+
+/* One request's forwarding headers and the next link they must give. */
+struct forwarded_case {
+	const char *headers[3];
+	int status;
+	const char *scheme;
+	const char *host; /* NULL: the server's own 127.0.0.1:PORT */
+};
+
+static void check_cases(const struct forwarded_case *cases, size_t n)
+{
+	char want[256];
+	for (size_t i = 0; i < n; i++) {
+		char *next;
+		long status = next_link(cases[i].headers, &next);
+		ck_assert_msg(status == cases[i].status, "case %zu (%s): %ld", i,
+			      cases[i].headers[0] ? cases[i].headers[0] : "no header", status);
+		if (status == 200) {
+			want_next(want, sizeof(want), cases[i].scheme, cases[i].host);
+			ck_assert_msg(next && !strcmp(next, want), "case %zu (%s): next %s, not %s",
+				      i, cases[i].headers[0] ? cases[i].headers[0] : "no header",
+				      next ? next : "null", want);
+		}
+		free(next);
+	}
+}
+
+START_TEST(forwarded_headers_from_an_untrusted_peer_are_ignored)
+{
+	/* A proxy is listed, but the peer (127.0.0.1) is not it: nothing it says is taken. */
+	proxied_server_up("10.0.0.0/8", "on");
+	two_profiles();
+	const struct forwarded_case cases[] = {
+		{{"X-Forwarded-Proto: https", NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Host: api.example.org", NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Host: evil/path", "X-Forwarded-Proto: https", NULL},
+		 200,
+		 "http",
+		 NULL},
+	};
+	check_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	server_down();
+}
+END_TEST
+
+START_TEST(forwarded_proto_from_a_trusted_proxy_sets_the_scheme)
+{
+	struct test_response resp;
+	struct test_account a;
+	char want[256];
+	json_t *j;
+
+	proxied_server_up("127.0.0.1", NULL);
+	two_profiles();
+	/* The same URL each time: the response cache must not hand one scheme's links to another. */
+	const struct forwarded_case cases[] = {
+		{{"X-Forwarded-Proto: https", NULL}, 200, "https", NULL},
+		{{NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Proto: HTTPS", NULL}, 200, "https", NULL},
+		{{"X-Forwarded-Proto: https, http", NULL}, 200, "https", NULL},
+		{{"X-Forwarded-Proto:  http ,https", NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Proto: ftp", NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Proto: https2", NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Proto: , https", NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Proto: https\"><x", NULL}, 200, "http", NULL},
+		/* Off by default: the host stays Host's, whatever the proxy says. */
+		{{"X-Forwarded-Host: api.example.org", "X-Forwarded-Proto: https", NULL},
+		 200,
+		 "https",
+		 NULL},
+		{{"X-Forwarded-Host: evil/path", NULL}, 200, "http", NULL},
+	};
+	check_cases(cases, sizeof(cases) / sizeof(cases[0]));
+
+	/* The Location of a 201. */
+	test_unique(a.username, sizeof(a.username), "proxyloc");
+	snprintf(a.email, sizeof(a.email), "%s@example.com", a.username);
+	json_t *j_user = json_pack("{s:s,s:s,s:s}", "username", a.username, "email", a.email,
+				   "password", TEST_PASSWORD);
+	char *body = json_dumps(j_user, 0);
+	json_decref(j_user);
+	const char *const headers[] = {"Content-Type: application/json", "X-Forwarded-Proto: https",
+				       NULL};
+	ck_assert_int_eq(request("POST", "/api/users/register", headers, body, &resp, &j), 201);
+	snprintf(want, sizeof(want), "https://%s/api/profiles/%s", ts.base + strlen("http://"),
+		 json_string_value(json_object_get(json_object_get(j, "profile"), "id")));
+	assert_header(&resp, "Location", want);
+	json_decref(j);
+	test_response_release(&resp);
+	free(body);
+	server_down();
+}
+END_TEST
+
+START_TEST(forwarded_host_with_use_x_forwarded_host)
+{
+	proxied_server_up("127.0.0.1", "on");
+	two_profiles();
+	const struct forwarded_case cases[] = {
+		{{"X-Forwarded-Host: api.example.org", "X-Forwarded-Proto: https", NULL},
+		 200,
+		 "https",
+		 "api.example.org"},
+		{{NULL}, 200, "http", NULL},
+		{{"X-Forwarded-Host: api.example.org:8443, inner.local", NULL},
+		 200,
+		 "http",
+		 "api.example.org:8443"},
+		{{"X-Forwarded-Host: [::1]:8000", NULL}, 200, "http", "[::1]:8000"},
+		/* Refused exactly as an invalid Host is: it would be echoed into the links. */
+		{{"X-Forwarded-Host: evil/path", NULL}, 400, NULL, NULL},
+		{{"X-Forwarded-Host: evil\"<x>", NULL}, 400, NULL, NULL},
+		{{"X-Forwarded-Host: evil host", NULL}, 400, NULL, NULL},
+		{{"X-Forwarded-Host: , api.example.org", NULL}, 400, NULL, NULL},
+	};
+	check_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	server_down();
+}
+END_TEST
+
 Suite *http_suite(void)
 {
 	Suite *s = suite_create("http");
@@ -344,6 +511,12 @@ Suite *http_suite(void)
 	tcase_add_checked_fixture(tc, server_up, server_down);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, health_follows_the_database);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("proxy");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, forwarded_headers_from_an_untrusted_peer_are_ignored);
+	tcase_add_test(tc, forwarded_proto_from_a_trusted_proxy_sets_the_scheme);
+	tcase_add_test(tc, forwarded_host_with_use_x_forwarded_host);
 	suite_add_tcase(s, tc);
 	return s;
 }

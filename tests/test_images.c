@@ -100,14 +100,17 @@ static void form_end(struct strbuf *sb)
 	strbuf_addf(sb, "--%s--\r\n", BOUNDARY);
 }
 
-/* PUT body (with content_type, NULL for none) to path as token (NULL: anonymous). */
-static long put_body(const char *path, const char *token, const char *content_type,
-		     const struct strbuf *body, json_t **j)
+/*
+ * PUT body (with content_type, NULL for none) to path as token (NULL:
+ * anonymous), with one more header line extra (NULL: none).
+ */
+static long put_body_with(const char *path, const char *token, const char *content_type,
+			  const char *extra, const struct strbuf *body, json_t **j)
 {
 	char auth[4096], type[256], url[1024];
-	const char *headers[3] = {NULL, NULL, NULL};
+	const char *headers[4] = {extra, NULL, NULL, NULL};
 	struct test_response resp;
-	int n = 0;
+	int n = extra ? 1 : 0;
 
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
@@ -124,6 +127,12 @@ static long put_body(const char *path, const char *token, const char *content_ty
 	long status = resp.status;
 	test_response_release(&resp);
 	return status;
+}
+
+static long put_body(const char *path, const char *token, const char *content_type,
+		     const struct strbuf *body, json_t **j)
+{
+	return put_body_with(path, token, content_type, NULL, body, j);
 }
 
 /* Upload data as the file field "image" named filename. */
@@ -682,6 +691,60 @@ static void assert_file(const struct multipart_file *file, const char *want)
 	ck_assert(memcmp(file->data, want, file->len) == 0);
 }
 
+/* As a server behind a TLS-terminating proxy on 127.0.0.1 sees its requests. */
+static void media_up_behind_proxy(void)
+{
+	setenv("TRUSTED_PROXIES", "127.0.0.1", 1);
+	media_up();
+}
+
+/* Upload the PNG to the account as alice, through a proxy that says the client used https. */
+static char *upload_over_https(const struct person *alice)
+{
+	struct strbuf body = STRBUF_INIT;
+	char prefix[128];
+	json_t *j;
+
+	form_part(&body, "image", "a.png", PNG, sizeof(PNG) - 1);
+	form_end(&body);
+	ck_assert_int_eq(put_body_with("/api/account/image", alice->access, FORM_TYPE,
+				       "X-Forwarded-Proto: https", &body, &j),
+			 200);
+	strbuf_release(&body);
+	/* As Django's request.build_absolute_uri() behind SECURE_PROXY_SSL_HEADER. */
+	snprintf(prefix, sizeof(prefix), "https://%s/media/profiles/", ts.base + strlen("http://"));
+	const char *url = str(j, "profile_image");
+	ck_assert_msg(url && !strncmp(url, prefix, strlen(prefix)), "URL %s", url ? url : "null");
+	char *rel = xstrdup(url + strlen(prefix) - strlen("profiles/"));
+	json_decref(j);
+	return rel;
+}
+
+START_TEST(upload_behind_a_tls_proxy_stores_an_https_url)
+{
+	struct person alice;
+	person_init(&alice, "imgproxy");
+
+	char *first = upload_over_https(&alice);
+	ck_assert(stored(first));
+	/* Stored as the client saw it, as the Django version stores build_absolute_uri()'s. */
+	char want[256];
+	snprintf(want, sizeof(want), "https://%s/media/%s", ts.base + strlen("http://"), first);
+	char *url = test_sql("SELECT profile_image FROM profiles WHERE id = $1", alice.a.profile_id,
+			     NULL);
+	ck_assert_str_eq(url, want);
+	free(url);
+	/* The https URL still names our file: replacing the image removes it. */
+	char *second = upload_over_https(&alice);
+	ck_assert(!stored(first));
+	ck_assert(stored(second));
+	ck_assert_int_eq(count_files("profiles"), 1);
+	free(first);
+	free(second);
+	person_release(&alice);
+}
+END_TEST
+
 START_TEST(multipart_reader)
 {
 	struct multipart_file f;
@@ -806,6 +869,12 @@ Suite *images_suite(void)
 	tcase_add_test(tc, replaced_file_still_used_elsewhere_is_kept);
 	tcase_add_test(tc, concurrent_uploads_leave_one_file);
 	tcase_add_test(tc, media_stays_inside_media_root);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("proxy");
+	tcase_add_checked_fixture(tc, media_up_behind_proxy, media_down);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, upload_behind_a_tls_proxy_stores_an_https_url);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("formats");

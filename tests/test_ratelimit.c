@@ -82,7 +82,9 @@ START_TEST(settings_default_off_and_report_errors)
 	unsetenv("RATE_LIMIT_ANON");
 	unsetenv("RATE_LIMIT_USER");
 	unsetenv("TRUSTED_PROXIES");
+	unsetenv("USE_X_FORWARDED_HOST");
 	ck_assert_int_eq(config_load(&cfg, &errors), 0);
+	ck_assert_int_eq(cfg.use_x_forwarded_host, 0);
 	ck_assert_int_eq(cfg.rate_anon.limit, 0);
 	ck_assert_int_eq(cfg.rate_user.limit, 0);
 	ck_assert_int_eq(cfg.rate_limit_sync_ms, 1000);
@@ -93,6 +95,7 @@ START_TEST(settings_default_off_and_report_errors)
 	setenv("RATE_LIMIT_USER", "lots", 1);
 	setenv("RATE_LIMIT_SYNC_MS", "0", 1);
 	setenv("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal, ::1/129", 1);
+	setenv("USE_X_FORWARDED_HOST", "yes", 1);
 	ck_assert_int_eq(config_load(&cfg, &errors), -1);
 	const char *text = strbuf_str(&errors);
 	ck_assert_ptr_nonnull(strstr(text, "RATE_LIMIT_ANON: expected off or a rate"));
@@ -102,6 +105,8 @@ START_TEST(settings_default_off_and_report_errors)
 	ck_assert_ptr_nonnull(strstr(text, "TRUSTED_PROXIES: \"proxy.internal\""));
 	ck_assert_ptr_nonnull(strstr(text, "TRUSTED_PROXIES: \"::1/129\""));
 	ck_assert_ptr_null(strstr(text, "\"10.0.0.0/8\""));
+	ck_assert_ptr_nonnull(
+		strstr(text, "USE_X_FORWARDED_HOST: expected on or off, got \"yes\""));
 	config_release(&cfg);
 	strbuf_release(&errors);
 }
@@ -172,6 +177,43 @@ START_TEST(forwarded_for_is_read_only_from_trusted_proxies)
 	resolve("127.0.0.1", "127.0.0.1",
 		"2001:0db8:0000:0000:0000:0000:0000:0001:2001:0db8:0000:0000:0000", out);
 	ck_assert_str_eq(out, "127.0.0.1");
+}
+END_TEST
+
+START_TEST(forwarded_proto_and_host_entries)
+{
+	struct config cfg;
+	struct strbuf errors = STRBUF_INIT;
+	struct sockaddr_in peer = {.sin_family = AF_INET};
+
+	/* The peer test is client_addr_resolve()'s: the same list decides both. */
+	setenv("TRUSTED_PROXIES", "10.0.0.0/8", 1);
+	ck_assert_int_eq(config_load(&cfg, &errors), 0);
+	ck_assert(!client_addr_peer_trusted(&cfg, NULL));
+	ck_assert_int_eq(inet_pton(AF_INET, "10.1.2.3", &peer.sin_addr), 1);
+	ck_assert(client_addr_peer_trusted(&cfg, (const struct sockaddr *)&peer));
+	ck_assert_int_eq(inet_pton(AF_INET, "127.0.0.1", &peer.sin_addr), 1);
+	ck_assert(!client_addr_peer_trusted(&cfg, (const struct sockaddr *)&peer));
+	config_release(&cfg);
+	strbuf_release(&errors);
+
+	ck_assert_ptr_null(client_addr_forwarded_proto(NULL));
+	ck_assert_str_eq(client_addr_forwarded_proto("https"), "https");
+	ck_assert_str_eq(client_addr_forwarded_proto(" HTTPS\t, http"), "https");
+	ck_assert_str_eq(client_addr_forwarded_proto("Http"), "http");
+	ck_assert_ptr_null(client_addr_forwarded_proto(""));
+	ck_assert_ptr_null(client_addr_forwarded_proto(", https"));
+	ck_assert_ptr_null(client_addr_forwarded_proto("https2"));
+	ck_assert_ptr_null(client_addr_forwarded_proto("ws"));
+	ck_assert_ptr_null(client_addr_forwarded_proto("htt"));
+
+	ck_assert_ptr_null(client_addr_forwarded_host(NULL));
+	char *host = client_addr_forwarded_host(" api.example.org:8443 , inner");
+	ck_assert_str_eq(host, "api.example.org:8443");
+	free(host);
+	host = client_addr_forwarded_host(", api.example.org");
+	ck_assert_str_eq(host, "");
+	free(host);
 }
 END_TEST
 
@@ -669,6 +711,7 @@ Suite *ratelimit_suite(void)
 	tcase_add_test(tc, rate_setting_formats);
 	tcase_add_test(tc, settings_default_off_and_report_errors);
 	tcase_add_test(tc, forwarded_for_is_read_only_from_trusted_proxies);
+	tcase_add_test(tc, forwarded_proto_and_host_entries);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limiter");

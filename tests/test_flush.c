@@ -13,6 +13,7 @@
 
 #include <libpq-fe.h>
 
+#include "models/flush.h"
 #include "support.h"
 
 /* "DATABASE_URL=<a fresh, migrated database>" in env_db; the URL itself is returned (free()). */
@@ -293,6 +294,49 @@ START_TEST(a_second_flush_waits_for_its_turn)
 }
 END_TEST
 
+/* Batches of one row: every kind takes several statements and the totals are the same. */
+START_TEST(small_batches_delete_the_same_rows)
+{
+	char env_db[512];
+	char *url = fresh_db(env_db, sizeof(env_db));
+	struct db_conn *conn = NULL;
+	struct flush_counts c;
+	struct flush_limits limits = {.session_idle = 86400, .failure_window = 900, .batch = 1};
+
+	char *uid = sql_on(url,
+			   "INSERT INTO users (username, email, password) "
+			   "VALUES ('f', 'f@example.com', 'x') RETURNING id",
+			   NULL, NULL);
+	char *s1 = add_session(url, uid, "2 days", 0);
+	char *s2 = add_session(url, uid, "2 days", 1);
+	add_token(url, "t-1", s1, "-1 day", 1);
+	add_token(url, "t-2", s1, "-1 day", 0);
+	add_token(url, "t-3", s2, "-2 days", 1);
+	add_token(url, "t-live", s2, "1 day", 0);
+	free(sql_on(url,
+		    "INSERT INTO login_failures (scope, key, failed_at) SELECT 'ip', 'k', "
+		    "now() - interval '1 hour' FROM generate_series(1, 5) RETURNING id",
+		    NULL, NULL));
+
+	ck_assert_int_eq(db_conn_open(url, &conn), APP_OK);
+	ck_assert_int_eq(flush_expired(conn, &limits, &c), APP_OK);
+	ck_assert_int_eq(c.tokens, 3);
+	ck_assert_int_eq(c.blacklisted, 2);
+	ck_assert_int_eq(c.sessions, 1);
+	ck_assert_int_eq(c.failures, 5);
+	ck_assert(token_exists(url, "t-live"));
+	ck_assert(row_exists(url, SESSION_BY_ID, s2));
+	ck_assert_int_eq(flush_expired(conn, &limits, &c), APP_OK);
+	ck_assert_int_eq(c.tokens + c.sessions + c.resets + c.emails + c.failures, 0);
+
+	db_conn_free(conn);
+	free(s1);
+	free(s2);
+	free(uid);
+	free(url);
+}
+END_TEST
+
 START_TEST(serve_flushes_every_interval)
 {
 	char env_db[512], port_arg[16], health[64];
@@ -340,6 +384,7 @@ Suite *flush_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, flush_deletes_exactly_what_is_no_longer_needed);
 	tcase_add_test(tc, a_second_flush_waits_for_its_turn);
+	tcase_add_test(tc, small_batches_delete_the_same_rows);
 	tcase_add_test(tc, serve_flushes_every_interval);
 	suite_add_tcase(s, tc);
 	return s;

@@ -377,6 +377,31 @@ START_TEST(serve_flushes_every_interval)
 }
 END_TEST
 
+START_TEST(flush_interval_setting)
+{
+	struct config cfg;
+	struct strbuf errors = STRBUF_INIT;
+	const char *const good[][2] = {{"0", "0"}, {"90", "90"}, {"2h", "7200"}};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		setenv("FLUSH_INTERVAL", good[i][0], 1);
+		ck_assert_int_eq(config_load(&cfg, &errors), 0);
+		ck_assert_int_eq(cfg.flush_interval, atol(good[i][1]));
+		config_release(&cfg);
+	}
+	unsetenv("FLUSH_INTERVAL");
+	ck_assert_int_eq(config_load(&cfg, &errors), 0);
+	ck_assert_int_eq(cfg.flush_interval, 3600);
+	config_release(&cfg);
+	setenv("FLUSH_INTERVAL", "-1", 1);
+	ck_assert_int_eq(config_load(&cfg, &errors), -1);
+	ck_assert_msg(strstr(strbuf_str(&errors), "FLUSH_INTERVAL") != NULL, "%s",
+		      strbuf_str(&errors));
+	config_release(&cfg);
+	strbuf_release(&errors);
+}
+END_TEST
+
 Suite *flush_suite(void)
 {
 	Suite *s = suite_create("flush");
@@ -385,6 +410,7 @@ Suite *flush_suite(void)
 	tcase_add_test(tc, flush_deletes_exactly_what_is_no_longer_needed);
 	tcase_add_test(tc, a_second_flush_waits_for_its_turn);
 	tcase_add_test(tc, small_batches_delete_the_same_rows);
+	tcase_add_test(tc, flush_interval_setting);
 	tcase_add_test(tc, serve_flushes_every_interval);
 	suite_add_tcase(s, tc);
 	return s;

@@ -402,6 +402,25 @@ START_TEST(flush_interval_setting)
 }
 END_TEST
 
+START_TEST(command_line)
+{
+	struct strbuf out = STRBUF_INIT;
+	const char *top[] = {"--help", NULL};
+	const char *help[] = {"flushexpiredtokens", "--help", NULL};
+	const char *extra[] = {"flushexpiredtokens", "now", NULL};
+
+	ck_assert_int_eq(test_run(top, NULL, &out), 0);
+	ck_assert_msg(strstr(strbuf_str(&out), "flushexpiredtokens") != NULL, "%s",
+		      strbuf_str(&out));
+	strbuf_reset(&out);
+	ck_assert_int_eq(test_run(help, NULL, &out), 0);
+	ck_assert_msg(strstr(strbuf_str(&out), "FLUSH_INTERVAL") != NULL, "%s", strbuf_str(&out));
+	strbuf_reset(&out);
+	ck_assert_int_eq(test_run(extra, NULL, &out), 2);
+	strbuf_release(&out);
+}
+END_TEST
+
 Suite *flush_suite(void)
 {
 	Suite *s = suite_create("flush");
@@ -411,6 +430,7 @@ Suite *flush_suite(void)
 	tcase_add_test(tc, a_second_flush_waits_for_its_turn);
 	tcase_add_test(tc, small_batches_delete_the_same_rows);
 	tcase_add_test(tc, flush_interval_setting);
+	tcase_add_test(tc, command_line);
 	tcase_add_test(tc, serve_flushes_every_interval);
 	suite_add_tcase(s, tc);
 	return s;

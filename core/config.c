@@ -128,6 +128,22 @@ static void env_duration(const char *name, long fallback, long *out, struct strb
 	}
 }
 
+/* A duration where 0 means "never". */
+static void env_interval(const char *name, long fallback, long *out, struct strbuf *errors)
+{
+	const char *value = env(name);
+	*out = fallback;
+	if (!value)
+		return;
+	if (config_parse_duration(value, out)) {
+		strbuf_addf(errors,
+			    "%s: expected a duration such as 3600, 60m, 1h or 1d (0: never), got "
+			    "\"%s\"\n",
+			    name, value);
+		*out = fallback;
+	}
+}
+
 static void parse_origins(struct config *cfg, struct strbuf *errors)
 {
 	const char *value = env("CORS_ALLOWED_ORIGINS");
@@ -470,6 +486,7 @@ int config_load(struct config *cfg, struct strbuf *errors)
 	env_int("LOGIN_THROTTLE_USERNAME", 5, 1, 1000000, &cfg->throttle_username, errors);
 	env_int("LOGIN_THROTTLE_IP", 20, 1, 1000000, &cfg->throttle_ip, errors);
 	env_duration("LOGIN_THROTTLE_WINDOW", 900, &cfg->throttle_window, errors);
+	env_interval("FLUSH_INTERVAL", 3600, &cfg->flush_interval, errors);
 	env_int("RESPONSE_CACHE_BYTES", 32L * 1024 * 1024, 0, 64L * 1024 * 1024 * 1024,
 		&cfg->response_cache_bytes, errors);
 	env_int("COMPRESS_MIN_BYTES", 1024, 0, 1024L * 1024 * 1024, &cfg->compress_min_bytes,

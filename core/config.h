@@ -62,9 +62,10 @@ struct config {
 	long throttle_username;      /* LOGIN_THROTTLE_USERNAME failures per window, default 5 */
 	long throttle_ip;            /* LOGIN_THROTTLE_IP failures per window, default 20 */
 	long throttle_window;        /* LOGIN_THROTTLE_WINDOW seconds, default 15m */
-	long response_cache_bytes;   /* RESPONSE_CACHE_BYTES, default 32 MiB; 0: no cache */
-	long compress_min_bytes;     /* COMPRESS_MIN_BYTES: gzip bodies this large, 1024; 0: off */
-	int metrics;                 /* METRICS: off (default) or on: GET /metrics */
+	long flush_interval; /* FLUSH_INTERVAL seconds between serve's flushes, 1h; 0: never */
+	long response_cache_bytes; /* RESPONSE_CACHE_BYTES, default 32 MiB; 0: no cache */
+	long compress_min_bytes;   /* COMPRESS_MIN_BYTES: gzip bodies this large, 1024; 0: off */
+	int metrics;               /* METRICS: off (default) or on: GET /metrics */
 	struct config_net *metrics_allow; /* METRICS_ALLOW, default 127.0.0.1,::1 */
 	size_t n_metrics_allow;
 	struct config_net *trusted_proxies; /* TRUSTED_PROXIES, default none */

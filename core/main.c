@@ -1,6 +1,6 @@
 /*
  * The devsearch command line (Django's manage.py): serve, the migration
- * commands, createsuperuser and seed. Parses arguments, loads settings, and
+ * commands, createsuperuser, seed and flushexpiredtokens. Parses arguments, loads settings, and
  * hands over to the module that does the work.
  */
 #include <signal.h>
@@ -17,6 +17,7 @@
 #include "core/cache_listener.h"
 #include "core/config.h"
 #include "core/django_import.h"
+#include "core/flush.h"
 #include "core/log.h"
 #include "core/mailer.h"
 #include "core/migrate.h"
@@ -44,6 +45,8 @@ static const char USAGE[] =
 	"                            tags, reviews, messages and notes\n"
 	"  import-django --from URL [--dry-run] [--skip-refused]\n"
 	"                            copy the Django version's data and live refresh tokens\n"
+	"  flushexpiredtokens        delete expired refresh tokens, ended sessions, spent\n"
+	"                            password resets, old sent emails and login failures\n"
 	"\n"
 	"Run `devsearch COMMAND --help` for one command. Settings come from the environment\n"
 	"(every one is described in docs/configuration.md):\n"
@@ -52,7 +55,7 @@ static const char USAGE[] =
 	"ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME, CORS_ALLOWED_ORIGINS, EMAIL_BACKEND,\n"
 	"SMTP_URL, PASSWORD_RESET_TIMEOUT, HTTP_THREADS, DB_POOL_SIZE, MAX_BODY_BYTES,\n"
 	"SHUTDOWN_TIMEOUT, MEDIA_ROOT, MIGRATIONS_DIR, LOG_LEVEL, OPENAPI_FILE, DOCS_ASSETS_DIR,\n"
-	"RESPONSE_CACHE_BYTES, ...\n";
+	"RESPONSE_CACHE_BYTES, FLUSH_INTERVAL, ...\n";
 
 static const char SERVE_HELP[] =
 	"usage: devsearch serve [--port N]\n"
@@ -63,7 +66,8 @@ static const char SERVE_HELP[] =
 	"gracefully: no new connections, in-flight requests are answered (at most\n"
 	"SHUTDOWN_TIMEOUT seconds), then exit 0. Anonymous reads of projects, profiles and\n"
 	"tags are answered from a cache of RESPONSE_CACHE_BYTES (0: none), emptied by every\n"
-	"write, on this server at once and on the others through PostgreSQL notifications.\n";
+	"write, on this server at once and on the others through PostgreSQL notifications.\n"
+	"At start and every FLUSH_INTERVAL seconds (0: never) it runs flushexpiredtokens.\n";
 
 static const char MIGRATE_HELP[] =
 	"usage: devsearch migrate [--fake] [TARGET]\n"
@@ -120,6 +124,18 @@ static const char IMPORT_HELP[] =
 	"--dry-run does everything, prints the same report, and writes nothing. The Django\n"
 	"database is only read, from one snapshot. See docs/from-django.md.\n";
 
+static const char FLUSH_HELP[] =
+	"usage: devsearch flushexpiredtokens\n"
+	"\n"
+	"Delete what is no longer needed (SimpleJWT's command, and more): refresh tokens\n"
+	"expired more than 5 minutes ago (their blacklist rows with them), login sessions\n"
+	"left with no token and unused for REFRESH_TOKEN_LIFETIME, password resets used or\n"
+	"expired, emails sent more than 7 days ago (unsent ones stay, whatever their age),\n"
+	"and login failures older than LOGIN_THROTTLE_WINDOW. In batches of 10,000 rows,\n"
+	"each its own transaction, so no lock is held for long. Prints one line with the\n"
+	"counts. Under a PostgreSQL advisory lock: while another flush (a server's, see\n"
+	"FLUSH_INTERVAL, or a command's) holds it, says so and deletes nothing. Exit 0.\n";
+
 static int wants_help(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++)
@@ -151,6 +167,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	struct router *router = NULL;
 	struct token_keys *keys = NULL;
 	struct mailer *mailer = NULL;
+	struct flusher *flusher = NULL;
 	struct cache_listener *listener = NULL;
 	sigset_t stop_signals;
 	int port = cfg->port, ret = 1;
@@ -208,7 +225,8 @@ static int serve(struct config *cfg, int argc, char **argv)
 	app.cache = response_cache_new((size_t)cfg->response_cache_bytes);
 	if (cache_listener_start(cfg->database_direct_url, app.cache, &listener) ||
 	    rate_limiter_start(cfg, app.pool, &app.limiter) ||
-	    mailer_start(cfg, app.pool, app.metrics, &mailer) || server_start(&app, port, &server))
+	    mailer_start(cfg, app.pool, app.metrics, &mailer) || flusher_start(cfg, &flusher) ||
+	    server_start(&app, port, &server))
 		goto out;
 	log_info("devsearch: serving on port %d with %d threads and %d database connections",
 		 server_port(server), cfg->http_threads, cfg->db_pool_size);
@@ -218,6 +236,7 @@ static int serve(struct config *cfg, int argc, char **argv)
 	log_info("devsearch: stopped");
 	ret = 0;
 out:
+	flusher_stop(flusher);
 	mailer_stop(mailer);
 	rate_limiter_free(app.limiter);
 	cache_listener_stop(listener);
@@ -259,14 +278,15 @@ int main(int argc, char **argv)
 		fputs(USAGE, cmd ? stdout : stderr);
 		return cmd ? 0 : 2;
 	}
-	const char *help = !strcmp(cmd, "serve")             ? SERVE_HELP
-			   : !strcmp(cmd, "migrate")         ? MIGRATE_HELP
-			   : !strcmp(cmd, "showmigrations")  ? SHOW_HELP
-			   : !strcmp(cmd, "makemigrations")  ? MAKE_HELP
-			   : !strcmp(cmd, "createsuperuser") ? SUPERUSER_HELP
-			   : !strcmp(cmd, "seed")            ? SEED_HELP
-			   : !strcmp(cmd, "import-django")   ? IMPORT_HELP
-							     : NULL;
+	const char *help = !strcmp(cmd, "serve")                ? SERVE_HELP
+			   : !strcmp(cmd, "migrate")            ? MIGRATE_HELP
+			   : !strcmp(cmd, "showmigrations")     ? SHOW_HELP
+			   : !strcmp(cmd, "makemigrations")     ? MAKE_HELP
+			   : !strcmp(cmd, "createsuperuser")    ? SUPERUSER_HELP
+			   : !strcmp(cmd, "seed")               ? SEED_HELP
+			   : !strcmp(cmd, "import-django")      ? IMPORT_HELP
+			   : !strcmp(cmd, "flushexpiredtokens") ? FLUSH_HELP
+								: NULL;
 	if (!help) {
 		fprintf(stderr, "error: unknown command \"%s\"\n\n%s", cmd, USAGE);
 		return 2;
@@ -297,6 +317,8 @@ int main(int argc, char **argv)
 		ret = seed_command(&cfg, argc - 2, argv + 2);
 	else if (!strcmp(cmd, "import-django"))
 		ret = import_django_command(&cfg, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "flushexpiredtokens"))
+		ret = flushexpiredtokens_command(&cfg, argc - 2, argv + 2);
 	else if (argc != 3)
 		ret = usage_error(MAKE_HELP, "makemigrations takes one NAME");
 	else

@@ -157,6 +157,12 @@ enum app_err db_conn_open(const char *database_url, struct db_conn **out)
 	return conn_open(database_url, 0, 0, out);
 }
 
+enum app_err db_conn_open_timeout(const char *database_url, long statement_timeout_ms,
+				  struct db_conn **out)
+{
+	return conn_open(database_url, statement_timeout_ms, 0, out);
+}
+
 void db_conn_free(struct db_conn *conn)
 {
 	if (!conn)

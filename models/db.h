@@ -32,6 +32,9 @@ void db_text_array_literal(struct strbuf *sb, const char *const *texts, size_t n
  * logged.
  */
 enum app_err db_conn_open(const char *database_url, struct db_conn **out);
+/* The same with every statement bounded by statement_timeout_ms (and the connection attempt). */
+enum app_err db_conn_open_timeout(const char *database_url, long statement_timeout_ms,
+				  struct db_conn **out);
 void db_conn_free(struct db_conn *conn);
 
 /*

@@ -53,6 +53,9 @@ export JWT_SECRET="devsearch-test-jwt-secret-0123456789abcdefghijkl"
 export CK_DEFAULT_TIMEOUT=60
 # Rate limits off: the tests that want them (tests/test_ratelimit.c) turn them on.
 export RATE_LIMIT_ANON=off RATE_LIMIT_USER=off
+# No periodic flush in the servers the tests start, so no suite sees rows vanish under it;
+# tests/test_flush.c turns it on.
+export FLUSH_INTERVAL=0
 # Servers started by the tests log warnings and errors only, so the report stays readable.
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 

@@ -37,6 +37,7 @@ int main(void)
 	srunner_add_suite(runner, metrics_suite());
 	srunner_add_suite(runner, ratelimit_suite());
 	srunner_add_suite(runner, logs_suite());
+	srunner_add_suite(runner, flush_suite());
 	srunner_run_all(runner, CK_NORMAL);
 	int failed = srunner_ntests_failed(runner);
 	srunner_free(runner);

@@ -161,5 +161,6 @@ Suite *topology_suite(void);  /* tests/test_topology.c */
 Suite *import_suite(void);    /* tests/test_import.c */
 Suite *ratelimit_suite(void); /* tests/test_ratelimit.c */
 Suite *logs_suite(void);      /* tests/test_logs.c: request ids, LOG_FORMAT, secrets */
+Suite *flush_suite(void);     /* tests/test_flush.c: flushexpiredtokens, FLUSH_INTERVAL */
 
 #endif

@@ -17,9 +17,9 @@ const read = (rel) => fs.readFileSync(path.join(ROOT, rel), 'utf8');
 function settingsReadByCode() {
   const found = new Map();
   const add = (name, file) => found.set(name, [...(found.get(name) ?? []), file]);
-  // config.c reads through its helpers env(), env_dup(), env_int(), env_duration(), env_rate().
+  // config.c reads through its helpers env(), env_dup(), env_int(), env_duration(), env_interval(), env_rate().
   const config = read('core/config.c');
-  for (const m of config.matchAll(/\benv(?:_dup|_int|_duration|_rate)?\(\s*"([A-Z][A-Z0-9_]*)"/g)) add(m[1], 'core/config.c');
+  for (const m of config.matchAll(/\benv(?:_dup|_int|_duration|_interval|_rate)?\(\s*"([A-Z][A-Z0-9_]*)"/g)) add(m[1], 'core/config.c');
   for (const dir of SOURCE_DIRS) {
     for (const file of fs.readdirSync(path.join(ROOT, dir)).sort()) {
       if (!/\.[ch]$/.test(file)) continue;

@@ -97,15 +97,16 @@ static const char *client_write_lsn(const struct http_ctx *ctx)
  * A replica connection for a request that only reads, or NULL for the
  * primary: no replica, a write (or a ROUTE_PRIMARY read), an answer the
  * response cache will keep (filled from the primary, or a lagging replica's
- * answer would be kept after the write's invalidation), the replica down, or
- * not yet at the position the client last wrote at (read-your-writes).
+ * answer would be kept after the write's invalidation), the replica down or
+ * already failed this request, or not yet at the position the client last
+ * wrote at (read-your-writes).
  */
 static struct db_conn *replica_conn(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
 	const char *lsn;
 
-	if (!ctx->app->replica || !method_only_reads(ctx->req->http_verb) ||
+	if (!ctx->app->replica || ctx->replica_failed || !method_only_reads(ctx->req->http_verb) ||
 	    (ctx->route->flags & ROUTE_PRIMARY))
 		return NULL;
 	if (ctx->app->cache && (ctx->route->flags & ROUTE_CACHED) &&
@@ -137,6 +138,8 @@ int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn)
 
 void http_db_release(struct http_ctx *ctx, struct db_conn *conn)
 {
+	if (conn && ctx->db_pool && ctx->db_pool == ctx->app->replica && db_conn_failed(conn))
+		ctx->replica_failed = 1;
 	db_pool_release(ctx->db_pool ? ctx->db_pool : ctx->app->pool, conn);
 }
 
@@ -498,6 +501,59 @@ static int authenticate_or_reply(struct http_ctx *ctx)
 	}
 }
 
+/*
+ * Forget the handler's answer: its status, body (or stream) and headers; the
+ * headers are put back as they were before it ran (before), which keeps the
+ * dispatcher's own (request id, nosniff, CORS, rate limit, Allow). Cookies are
+ * only ever set as headers here, so ulfius' cookie list is empty.
+ */
+static void discard_answer(struct http_ctx *ctx, const struct _u_map *before)
+{
+	struct _u_response *resp = ctx->resp;
+
+	u_map_empty(resp->map_header);
+	u_map_copy_into(resp->map_header, before);
+	free(resp->binary_body);
+	resp->binary_body = NULL;
+	resp->binary_body_length = 0;
+	if (resp->stream_callback_free && resp->stream_user_data)
+		resp->stream_callback_free(resp->stream_user_data);
+	resp->stream_callback = NULL;
+	resp->stream_callback_free = NULL;
+	resp->stream_user_data = NULL;
+	resp->stream_size = 0;
+	resp->status = 200;
+	ctx->replied = 0;
+}
+
+/*
+ * Run the route's handler. A read is idempotent: when its 503 came from a
+ * replica connection that failed under it (not from a busy server or the
+ * primary alone), that answer is dropped and the handler runs once more, on
+ * the primary (ctx->replica_failed keeps the replica away).
+ */
+static void call_handler(struct http_ctx *ctx)
+{
+	struct _u_map before;
+	int may_retry = ctx->app->replica && method_only_reads(ctx->req->http_verb);
+
+	if (!may_retry) {
+		ctx->route->handler(ctx);
+		return;
+	}
+	u_map_init(&before);
+	u_map_copy_into(&before, ctx->resp->map_header);
+	ctx->route->handler(ctx);
+	if (ctx->replica_failed && ctx->resp->status == 503) {
+		log_warn("http: %s %s: the replica failed mid-request; answering from the primary",
+			 ctx->req->http_verb, ctx->route->pattern);
+		metrics_count(ctx->app->metrics, METRIC_REPLICA_READ_RETRIES);
+		discard_answer(ctx, &before);
+		ctx->route->handler(ctx);
+	}
+	u_map_clean(&before);
+}
+
 static void run_handler(struct http_ctx *ctx)
 {
 	unsigned flags = ctx->route->flags;
@@ -507,7 +563,7 @@ static void run_handler(struct http_ctx *ctx)
 		http_reply_app_error(ctx, APP_ERR_UNAUTHENTICATED);
 		return;
 	}
-	ctx->route->handler(ctx);
+	call_handler(ctx);
 	mark_write_position(ctx);
 }
 

@@ -71,6 +71,12 @@ struct http_ctx {
 	json_t *j_body;          /* parsed body, owned; see http_json_object_or_reply */
 	struct auth_user user;   /* who the request is from (user.authenticated) */
 	struct db_pool *db_pool; /* the pool http_db_or_reply() borrowed from */
+	/*
+	 * A replica connection failed under the handler (set on its release):
+	 * a read's 503 is then answered again by the primary, and the replica is
+	 * not lent to this request any more.
+	 */
+	int replica_failed;
 	int replied;
 	/* The request's id (X-Request-Id), set first thing; see api/request_log.h. */
 	char request_id[REQUEST_ID_SIZE];
@@ -139,8 +145,10 @@ char *http_absolute_url(const struct http_ctx *ctx, const char *path);
 void http_set_header(struct http_ctx *ctx, const char *name, const char *value);
 
 /*
- * Borrow a pool connection for the handler; on failure reply 503 and return
- * -1. Give it back with http_db_release (NULL is fine).
+ * Borrow a pool connection for the handler (the replica's for a read, see
+ * replica_conn in http.c); on failure reply 503 and return -1. Give it back
+ * with http_db_release (NULL is fine), which notes a replica connection that
+ * failed (ctx->replica_failed).
  */
 struct db_conn;
 int http_db_or_reply(struct http_ctx *ctx, struct db_conn **conn);

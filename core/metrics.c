@@ -32,6 +32,9 @@ static const struct {
 			       "Requests answered from the response cache."},
 	[METRIC_CACHE_MISSES] = {"devsearch_response_cache_misses_total",
 				 "Cacheable requests the handler had to answer."},
+	[METRIC_REPLICA_READ_RETRIES] = {"devsearch_replica_read_retries_total",
+					 "Reads answered again by the primary after the replica "
+					 "failed under them."},
 };
 
 /* Per route: the status table and a histogram of non-cumulative bucket counts. */

@@ -13,13 +13,14 @@
 
 /* Plain event counters; metrics_render() names them (devsearch_<name>_total). */
 enum metrics_counter {
-	METRIC_EMAILS_QUEUED,   /* an email written to the outbox */
-	METRIC_EMAILS_SENT,     /* delivered by the mailer */
-	METRIC_EMAILS_FAILED,   /* one delivery attempt failed (it is retried) */
-	METRIC_TOKEN_ROTATIONS, /* a refresh token exchanged for a new pair */
-	METRIC_TOKEN_REUSE,     /* a rotated refresh token presented again */
-	METRIC_CACHE_HITS,      /* answered from the response cache */
-	METRIC_CACHE_MISSES,    /* cacheable, but the handler ran */
+	METRIC_EMAILS_QUEUED,        /* an email written to the outbox */
+	METRIC_EMAILS_SENT,          /* delivered by the mailer */
+	METRIC_EMAILS_FAILED,        /* one delivery attempt failed (it is retried) */
+	METRIC_TOKEN_ROTATIONS,      /* a refresh token exchanged for a new pair */
+	METRIC_TOKEN_REUSE,          /* a rotated refresh token presented again */
+	METRIC_CACHE_HITS,           /* answered from the response cache */
+	METRIC_CACHE_MISSES,         /* cacheable, but the handler ran */
+	METRIC_REPLICA_READ_RETRIES, /* a read run again on the primary: the replica failed */
 	METRIC_COUNTERS
 };
 

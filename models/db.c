@@ -36,6 +36,8 @@ struct db_conn {
 	int no_prepare;            /* DB_NO_PREPARE: unnamed statements, no session state */
 	char last_constraint[64];
 	char last_error[512]; /* the last failure's message and detail, one line */
+	/* The connection failed (not a statement timeout) since the pool lent it out. */
+	int failed_since_acquire;
 	atomic_ulong *errors; /* the pool's error counts by enum app_err; NULL outside a pool */
 };
 
@@ -328,6 +330,10 @@ static enum app_err check_result(struct db_conn *conn, PGresult *res, const char
 			  label, sql ? "\"" : "", state ? state : "none", msg);
 	if (conn->errors)
 		atomic_fetch_add_explicit(&conn->errors[err], 1, memory_order_relaxed);
+	/* A statement timeout is a busy server, not a failed one. */
+	if (err == APP_ERR_UNAVAILABLE &&
+	    (PQstatus(conn->pg) != CONNECTION_OK || !state || strcmp(state, "57014")))
+		conn->failed_since_acquire = 1;
 	return err;
 }
 
@@ -502,6 +508,7 @@ static enum app_err exec_many_once(struct db_conn *conn, const struct db_stateme
 		log_error("database: batch left results unread; reconnecting");
 		if (conn_reset(conn) == APP_OK && err == APP_OK)
 			err = APP_ERR_UNAVAILABLE;
+		conn->failed_since_acquire = 1;
 	}
 out:
 	return err;
@@ -605,6 +612,11 @@ void db_rollback(struct db_conn *conn)
 const char *db_last_constraint(const struct db_conn *conn)
 {
 	return conn->last_constraint;
+}
+
+int db_conn_failed(const struct db_conn *conn)
+{
+	return conn->failed_since_acquire;
 }
 
 const char *db_last_error(const struct db_conn *conn)
@@ -906,6 +918,7 @@ enum app_err db_pool_acquire(struct db_pool *pool, int timeout_ms, struct db_con
 		pool_put_slot(pool, slot);
 		return err;
 	}
+	pool->conns[slot]->failed_since_acquire = 0;
 	*out = pool->conns[slot];
 	return APP_OK;
 }

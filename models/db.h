@@ -98,6 +98,14 @@ void db_statement_label(const char *sql, char *out, size_t size);
 const char *db_last_constraint(const struct db_conn *conn);
 
 /* Statements run on this connection since it was opened; for the N+1 tests. */
+/*
+ * 1 if a statement on conn failed because the connection did (lost, the
+ * server shutting down, refusing or out of resources: APP_ERR_UNAVAILABLE
+ * other than a statement timeout) since db_pool_acquire() lent it out, even
+ * if the retry on a fresh connection then succeeded.
+ */
+int db_conn_failed(const struct db_conn *conn);
+
 /* The last statement's message and detail when it failed, one line; "" when it did not. */
 const char *db_last_error(const struct db_conn *conn);
 

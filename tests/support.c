@@ -290,13 +290,14 @@ void test_server_start(struct test_server *ts, const struct route *extra, size_t
 	ts->app.hasher = password_hasher_new(
 		(unsigned)ts->cfg.argon2_memory_kib, (unsigned)ts->cfg.argon2_time_cost,
 		(unsigned)ts->cfg.argon2_parallelism, (unsigned)ts->cfg.password_hash_slots);
-	ck_assert_int_eq(
-		db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size, (int)ts->cfg.db_timeout_ms,
-			     ts->cfg.db_prepared_statements ? 0 : DB_NO_PREPARE, &ts->app.pool),
-		APP_OK);
+	/* As serve (core/main.c): the replica pool prepares statements when the primary's does. */
+	unsigned no_prepare = ts->cfg.db_prepared_statements ? 0 : DB_NO_PREPARE;
+	ck_assert_int_eq(db_pool_open(ts->cfg.database_url, ts->cfg.db_pool_size,
+				      (int)ts->cfg.db_timeout_ms, no_prepare, &ts->app.pool),
+			 APP_OK);
 	if (ts->cfg.database_replica_url)
 		ck_assert_int_eq(db_pool_open(ts->cfg.database_replica_url, ts->cfg.db_pool_size,
-					      (int)ts->cfg.db_timeout_ms, DB_REPLICA,
+					      (int)ts->cfg.db_timeout_ms, DB_REPLICA | no_prepare,
 					      &ts->app.replica),
 				 APP_OK);
 	ts->router = routes_build();

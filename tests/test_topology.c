@@ -4,11 +4,13 @@
  * replicas.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/metrics.h"
 #include "models/db.h"
 
 #include "support.h"
@@ -284,6 +286,225 @@ START_TEST(reads_fall_back_to_the_primary_when_the_replica_is_down)
 }
 END_TEST
 
+/*
+ * Hold an ACCESS EXCLUSIVE lock on projects on a direct connection (caller
+ * lock_release()s it), so that a read of that table waits in PostgreSQL
+ * until the test lets it go: a statement the test can catch mid-request.
+ */
+static PGconn *lock_projects(void)
+{
+	PGconn *conn = PQconnectdb(test_env("DATABASE_URL"));
+	ck_assert_msg(PQstatus(conn) == CONNECTION_OK, "%s", PQerrorMessage(conn));
+	PGresult *res = PQexec(conn, "BEGIN; LOCK TABLE projects IN ACCESS EXCLUSIVE MODE");
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(res));
+	PQclear(res);
+	return conn;
+}
+
+static void lock_release(PGconn *conn)
+{
+	PQclear(PQexec(conn, "ROLLBACK"));
+	PQfinish(conn);
+}
+
+/* Wait (at most 10 s) until a statement of the server waits for the lock of lock_projects(). */
+static void wait_for_lock_waiter(void)
+{
+	for (int i = 0; i < 200; i++) {
+		char *n = test_sql_value(test_env("DATABASE_URL"),
+					 "SELECT count(*) FROM pg_stat_activity "
+					 "WHERE wait_event_type = 'Lock' "
+					 "AND datname = current_database()");
+		int waiting = n && atoi(n) > 0;
+		free(n);
+		if (waiting)
+			return;
+		usleep(50 * 1000);
+	}
+	ck_abort_msg("no statement ever waited for the lock");
+}
+
+/* One GET in a thread of its own, so that the test can break things while it runs. */
+struct pending_get {
+	char url[512];
+	struct test_response resp;
+	int sent; /* 0 when an answer came */
+	pthread_t thread;
+};
+
+static void *pending_get_run(void *arg)
+{
+	struct pending_get *g = arg;
+	g->sent = test_http("GET", g->url, NULL, NULL, 0, &g->resp);
+	return NULL;
+}
+
+static void pending_get_start(struct pending_get *g, const struct test_server *ts, const char *path)
+{
+	snprintf(g->url, sizeof(g->url), "%s%s", ts->base, path);
+	ck_assert_int_eq(pthread_create(&g->thread, NULL, pending_get_run, g), 0);
+}
+
+static void pending_get_finish(struct pending_get *g)
+{
+	pthread_join(g->thread, NULL);
+	ck_assert_int_eq(g->sent, 0);
+}
+
+static unsigned long read_retries(const struct test_server *ts)
+{
+	return metrics_counter_value(ts->app.metrics, METRIC_REPLICA_READ_RETRIES);
+}
+
+/*
+ * The replica (through PgBouncer) goes away while a list read waits on it:
+ * the read is answered 200 by the primary, never 503, and counted. The
+ * pooler closes the replica connection mid-statement (KILL) and refuses a new
+ * one (DISABLE), so the statement layer's own retry on a fresh connection
+ * fails too: only the dispatcher's second run, on the primary, can answer.
+ */
+START_TEST(a_read_whose_replica_dies_mid_request_is_answered_by_the_primary)
+{
+	const char *bouncer = test_env("DEVSEARCH_TEST_PGBOUNCER_URL");
+	struct test_server ts;
+	struct pending_get get;
+	json_t *j;
+
+	setenv("DB_PREPARED_STATEMENTS", "off", 1);
+	setenv("METRICS", "on", 1);
+	replica_up(&ts, bouncer);
+	get_ok(&ts, "/api/projects?search=replica", NULL); /* the replica is up and used */
+	unsigned long primary = db_pool_statement_count(ts.app.pool);
+
+	PGconn *lock = lock_projects();
+	pending_get_start(&get, &ts, "/api/projects?search=replica");
+	wait_for_lock_waiter();
+	/* Only the replica's read can be waiting: the primary has not been asked. */
+	ck_assert_uint_eq(db_pool_statement_count(ts.app.pool), primary);
+	PQclear(bouncer_admin(bouncer, "DISABLE devsearch_test"));
+	PQclear(bouncer_admin(bouncer, "KILL devsearch_test"));
+	PQclear(bouncer_admin(bouncer, "RESUME devsearch_test"));
+	lock_release(lock);
+	pending_get_finish(&get);
+	PQclear(bouncer_admin(bouncer, "ENABLE devsearch_test"));
+
+	ck_assert_msg(get.resp.status == 200, "%ld %s", get.resp.status,
+		      strbuf_str(&get.resp.body));
+	j = json_loads(strbuf_str(&get.resp.body), 0, NULL);
+	ck_assert_ptr_nonnull(json_object_get(j, "results"));
+	ck_assert_ptr_null(json_object_get(j, "code"));
+	json_decref(j);
+	ck_assert_uint_gt(db_pool_statement_count(ts.app.pool), primary);
+	ck_assert_uint_eq(read_retries(&ts), 1);
+	/* The dispatcher's headers survive the discarded answer, once each. */
+	char *id = test_response_header(&get.resp, "X-Request-Id");
+	char *nosniff = test_response_header(&get.resp, "X-Content-Type-Options");
+	ck_assert_ptr_nonnull(id);
+	ck_assert_str_eq(nosniff, "nosniff");
+	ck_assert_ptr_null(strstr(strstr(strbuf_str(&get.resp.headers), "Content-Type:") + 1,
+				  "Content-Type:"));
+	free(id);
+	free(nosniff);
+	test_response_release(&get.resp);
+	test_server_stop(&ts);
+}
+END_TEST
+
+/*
+ * Answers that are the replica's own are kept: a 404 (no such project), and
+ * a 503 from a statement timeout (a busy replica, not a failed one: running
+ * it again on the primary would only double the load). The replica here is
+ * direct, so DB_TIMEOUT is its statement_timeout.
+ */
+START_TEST(a_replica_answer_that_is_not_a_failure_is_not_run_again)
+{
+	struct test_server ts;
+	struct test_response resp;
+	struct pending_get get;
+
+	setenv("METRICS", "on", 1);
+	setenv("DB_TIMEOUT", "1", 1);
+	replica_up(&ts, test_env("DATABASE_URL"));
+	unsigned long primary = db_pool_statement_count(ts.app.pool);
+	unsigned long replica = db_pool_statement_count(ts.app.replica);
+	ck_assert_int_eq(test_call(&ts, "GET", "/api/projects/00000000-0000-4000-8000-000000000000",
+				   NULL, NULL, &resp, NULL),
+			 404);
+	test_response_release(&resp);
+	ck_assert_uint_gt(db_pool_statement_count(ts.app.replica), replica);
+	ck_assert_uint_eq(db_pool_statement_count(ts.app.pool), primary);
+
+	PGconn *lock = lock_projects();
+	pending_get_start(&get, &ts, "/api/projects");
+	pending_get_finish(&get); /* DB_TIMEOUT ends the wait */
+	lock_release(lock);
+	ck_assert_msg(get.resp.status == 503, "%ld %s", get.resp.status,
+		      strbuf_str(&get.resp.body));
+	test_response_release(&get.resp);
+	ck_assert_uint_eq(db_pool_statement_count(ts.app.pool), primary);
+	ck_assert_uint_eq(read_retries(&ts), 0);
+	test_server_stop(&ts);
+}
+END_TEST
+
+/*
+ * The dispatcher's rule alone, with a handler that claims its replica
+ * connection failed and answers 503 every time: a read runs it twice (never
+ * more) and the first answer's headers are gone; a write runs it once.
+ */
+static atomic_int failing_runs;
+
+static void replica_fails(struct http_ctx *ctx)
+{
+	int run = atomic_fetch_add(&failing_runs, 1) + 1;
+	char text[16];
+	snprintf(text, sizeof(text), "%d", run);
+	http_set_header(ctx, run == 1 ? "X-First-Run" : "X-Run", text);
+	ctx->replica_failed = 1;
+	http_reply_app_error(ctx, APP_ERR_UNAVAILABLE);
+}
+
+static const struct route failing_routes[] = {
+	{"GET", "/api/test/replica-fails", replica_fails, ROUTE_PUBLIC},
+	{"POST", "/api/test/replica-fails", replica_fails, ROUTE_PUBLIC},
+};
+
+START_TEST(a_read_is_run_again_at_most_once_and_a_write_never)
+{
+	struct test_server ts;
+	struct test_response resp;
+
+	setenv("METRICS", "on", 1);
+	setenv("DATABASE_REPLICA_URL", test_env("DATABASE_URL"), 1);
+	setenv("RESPONSE_CACHE_BYTES", "0", 1);
+	test_server_start(&ts, failing_routes, 2);
+
+	atomic_store(&failing_runs, 0);
+	ck_assert_int_eq(test_call(&ts, "GET", "/api/test/replica-fails", NULL, NULL, &resp, NULL),
+			 503);
+	ck_assert_int_eq(atomic_load(&failing_runs), 2);
+	char *first = test_response_header(&resp, "X-First-Run");
+	char *second = test_response_header(&resp, "X-Run");
+	char *id = test_response_header(&resp, "X-Request-Id");
+	ck_assert_ptr_null(first);
+	ck_assert_str_eq(second, "2");
+	ck_assert_ptr_nonnull(id);
+	free(second);
+	free(id);
+	test_response_release(&resp);
+	ck_assert_uint_eq(read_retries(&ts), 1);
+
+	atomic_store(&failing_runs, 0);
+	ck_assert_int_eq(
+		test_call(&ts, "POST", "/api/test/replica-fails", TEST_JSON, "{}", &resp, NULL),
+		503);
+	ck_assert_int_eq(atomic_load(&failing_runs), 1);
+	test_response_release(&resp);
+	ck_assert_uint_eq(read_retries(&ts), 1);
+	test_server_stop(&ts);
+}
+END_TEST
+
 Suite *topology_suite(void)
 {
 	Suite *s = suite_create("topology");
@@ -295,6 +516,9 @@ Suite *topology_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, reads_go_to_the_replica_writes_and_the_writer_to_the_primary);
 	tcase_add_test(tc, reads_fall_back_to_the_primary_when_the_replica_is_down);
+	tcase_add_test(tc, a_read_whose_replica_dies_mid_request_is_answered_by_the_primary);
+	tcase_add_test(tc, a_replica_answer_that_is_not_a_failure_is_not_run_again);
+	tcase_add_test(tc, a_read_is_run_again_at_most_once_and_a_write_never);
 	suite_add_tcase(s, tc);
 	return s;
 }

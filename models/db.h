@@ -97,7 +97,6 @@ void db_statement_label(const char *sql, char *out, size_t size);
 /* The constraint named by the last failed statement ("" if none); borrowed. */
 const char *db_last_constraint(const struct db_conn *conn);
 
-/* Statements run on this connection since it was opened; for the N+1 tests. */
 /*
  * 1 if a statement on conn failed because the connection did (lost, the
  * server shutting down, refusing or out of resources: APP_ERR_UNAVAILABLE
@@ -118,6 +117,7 @@ const char *db_last_error(const struct db_conn *conn);
 enum app_err db_copy(struct db_conn *from, const char *copy_out, struct db_conn *to,
 		     const char *copy_in, long *rows);
 
+/* Statements run on this connection since it was opened; for the N+1 tests. */
 unsigned long db_statement_count(const struct db_conn *conn);
 
 /* Waits for the server's answer on this connection so far; for the batching tests. */

@@ -3,7 +3,8 @@
  * Permissions, status codes and the order of the steps live here: lock the
  * row, check who may change it, read and check the file (serializers/image.c),
  * store it (models/media.c), point the row at it, commit, and only then
- * remove the file it replaced.
+ * remove the file it replaced. Deletes and updates elsewhere that let go of
+ * an image use images_released_file / images_remove_released the same way.
  */
 #include "api/images.h"
 
@@ -113,14 +114,31 @@ static char *media_url(struct http_ctx *ctx, const char *rel)
 	return url;
 }
 
-/* *used = 0 if the old file may go: no profile or project points at it any more. */
-static enum app_err old_file_still_used(struct db_conn *conn, const char *old_rel, int *used)
+enum app_err images_released_file(struct db_conn *conn, const char *url, char **rel)
 {
 	struct strbuf path = STRBUF_INIT;
-	strbuf_addf(&path, "/media/%s", old_rel);
-	enum app_err err = image_still_used(conn, strbuf_str(&path), used);
+	enum app_err err = APP_OK;
+	int used = 1;
+
+	/* Only a file of ours (not an external URL, not a name we did not make)... */
+	*rel = media_rel_from_url(url);
+	if (!*rel)
+		return APP_OK;
+	/* ...that no other profile or project points at. */
+	strbuf_addf(&path, "/media/%s", *rel);
+	err = image_still_used(conn, strbuf_str(&path), &used);
 	strbuf_release(&path);
+	if (err != APP_OK || used) {
+		free(*rel);
+		*rel = NULL;
+	}
 	return err;
+}
+
+void images_remove_released(struct http_ctx *ctx, const char *rel)
+{
+	if (rel)
+		media_remove(ctx->app->cfg->media_root, rel);
 }
 
 static void put_image(struct http_ctx *ctx, enum image_owner kind, const char *id)
@@ -130,7 +148,7 @@ static void put_image(struct http_ctx *ctx, enum image_owner kind, const char *i
 	struct multipart_file file;
 	enum image_type type;
 	char *old_url = NULL, *owner = NULL, *rel = NULL, *url = NULL, *old_rel = NULL;
-	int committed = 0, old_used = 1;
+	int committed = 0;
 	json_t *j = NULL;
 	enum app_err err;
 
@@ -154,15 +172,11 @@ static void put_image(struct http_ctx *ctx, enum image_owner kind, const char *i
 	url = media_url(ctx, rel);
 	if ((err = image_set(conn, kind, id, url)) != APP_OK)
 		goto fail;
-	/* Only a file of ours that no other profile or project points at is removed. */
-	old_rel = media_rel_from_url(old_url);
-	if (old_rel && (err = old_file_still_used(conn, old_rel, &old_used)) != APP_OK)
-		goto fail;
-	if ((err = db_commit(conn)) != APP_OK)
+	if ((err = images_released_file(conn, old_url, &old_rel)) != APP_OK ||
+	    (err = db_commit(conn)) != APP_OK)
 		goto fail;
 	committed = 1;
-	if (old_rel && !old_used)
-		media_remove(root, old_rel);
+	images_remove_released(ctx, old_rel);
 	if (!(j = owner_json(conn, kind, id))) {
 		err = APP_ERR_INTERNAL;
 		goto fail;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/images.h"
 #include "api/pagination.h"
 #include "models/profile.h"
 #include "serializers/fields.h"
@@ -209,6 +210,7 @@ static void update_account(struct http_ctx *ctx, int partial)
 {
 	struct profile_changes changes;
 	struct db_conn *conn = NULL;
+	char *old_image = NULL, *released = NULL;
 	json_t *j_body, *j_errors = NULL;
 	const char *conflict = NULL;
 	enum app_err err;
@@ -227,14 +229,20 @@ static void update_account(struct http_ctx *ctx, int partial)
 		j_errors = NULL;
 		goto out;
 	}
+	/* A profile_image given replaces the URL: the file it named may be ours to remove. */
+	if (changes.text[PROFILE_IMAGE] &&
+	    (err = profile_lock_image(conn, ctx->user.id, &old_image)) != APP_OK)
+		goto fail;
 	err = profile_update(conn, ctx->user.id, ctx->user.profile_id, &changes, &conflict);
 	if (conflict) {
 		db_rollback(conn);
 		reply_lost_race(ctx, &changes, conflict);
 		goto out;
 	}
-	if (err != APP_OK || (err = db_commit(conn)) != APP_OK)
+	if (err != APP_OK || (err = images_released_file(conn, old_image, &released)) != APP_OK ||
+	    (err = db_commit(conn)) != APP_OK)
 		goto fail;
+	images_remove_released(ctx, released);
 	reply_profile(ctx, conn, ctx->user.profile_id, 1, 200);
 	goto out;
 fail:
@@ -243,6 +251,8 @@ out:
 	http_db_release(ctx, conn); /* rolls back whatever is still open */
 	json_decref(j_errors);
 	profile_changes_release(&changes);
+	free(old_image);
+	free(released);
 }
 
 static void put_account(struct http_ctx *ctx)
@@ -255,19 +265,33 @@ static void patch_account(struct http_ctx *ctx)
 	update_account(ctx, 1);
 }
 
-/* One DELETE of the user; the schema's ON DELETE rules do the rest in the same statement. */
+/*
+ * One DELETE of the user; the schema's ON DELETE rules do the rest in the
+ * same statement. The profile image goes after the commit; the projects stay
+ * (owner null), and so do their images.
+ */
 static void delete_account(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
+	char *image = NULL, *released = NULL;
 	enum app_err err;
 
 	if (http_db_or_reply(ctx, &conn))
 		return;
-	if ((err = profile_delete_account(conn, ctx->user.id)) == APP_OK)
-		http_reply_no_content(ctx);
-	else
+	if ((err = db_begin(conn)) != APP_OK ||
+	    (err = profile_lock_image(conn, ctx->user.id, &image)) != APP_OK ||
+	    (err = profile_delete_account(conn, ctx->user.id)) != APP_OK ||
+	    (err = images_released_file(conn, image, &released)) != APP_OK ||
+	    (err = db_commit(conn)) != APP_OK) {
 		http_reply_app_error(ctx, err);
-	http_db_release(ctx, conn);
+		goto out;
+	}
+	images_remove_released(ctx, released);
+	http_reply_no_content(ctx);
+out:
+	http_db_release(ctx, conn); /* rolls back whatever is still open */
+	free(image);
+	free(released);
 }
 
 static const struct route profiles_table[] = {

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/images.h"
 #include "api/pagination.h"
 #include "api/tags.h"
+#include "models/image.h"
 #include "models/project.h"
 #include "models/tag.h"
 #include "serializers/fields.h"
@@ -195,6 +197,7 @@ static void update_project(struct http_ctx *ctx, int partial)
 	struct project_input in = {0};
 	struct db_conn *conn = NULL;
 	const char *id = http_param(ctx, 0);
+	char *old_image = NULL, *released = NULL;
 	json_t *j_body;
 	enum app_err err;
 
@@ -203,15 +206,25 @@ static void update_project(struct http_ctx *ctx, int partial)
 	if (http_reply_if_errors(ctx, project_read(j_body, partial, &in)))
 		goto out;
 	struct project_values values = project_input_values(&in);
-	if ((err = project_update(conn, id, &values)) != APP_OK ||
+	/* A featured_image given replaces the URL: the file it named may be ours to remove. */
+	if ((in.featured_image &&
+	     (err = image_lock(conn, IMAGE_PROJECT, id, &old_image, NULL)) != APP_OK) ||
+	    (err = project_update(conn, id, &values)) != APP_OK ||
 	    (in.ntags >= 0 && (err = tag_set_for_project(conn, id, (const char *const *)in.tags,
 							 (size_t)in.ntags)) != APP_OK) ||
-	    (err = db_commit(conn)) != APP_OK ||
-	    (err = reply_project(ctx, conn, id, 200)) != APP_OK)
+	    (err = images_released_file(conn, old_image, &released)) != APP_OK ||
+	    (err = db_commit(conn)) != APP_OK) {
+		http_reply_app_error(ctx, err);
+		goto out;
+	}
+	images_remove_released(ctx, released);
+	if ((err = reply_project(ctx, conn, id, 200)) != APP_OK)
 		http_reply_app_error(ctx, err);
 out:
 	http_db_release(ctx, conn);
 	project_input_release(&in);
+	free(old_image);
+	free(released);
 }
 
 static void put_project(struct http_ctx *ctx)
@@ -224,20 +237,28 @@ static void patch_project(struct http_ctx *ctx)
 	update_project(ctx, 1);
 }
 
+/* The project's stored image goes too, once the delete has committed. */
 static void delete_project(struct http_ctx *ctx)
 {
 	struct db_conn *conn = NULL;
 	const char *id = http_param(ctx, 0);
+	char *image = NULL, *released = NULL;
 	enum app_err err;
 
 	if (lock_for_change_or_reply(ctx, &conn, id))
 		goto out;
-	if ((err = project_delete(conn, id)) != APP_OK || (err = db_commit(conn)) != APP_OK)
+	if ((err = project_delete(conn, id, &image)) != APP_OK ||
+	    (err = images_released_file(conn, image, &released)) != APP_OK ||
+	    (err = db_commit(conn)) != APP_OK) {
 		http_reply_app_error(ctx, err);
-	else
-		http_reply_no_content(ctx);
+		goto out;
+	}
+	images_remove_released(ctx, released);
+	http_reply_no_content(ctx);
 out:
 	http_db_release(ctx, conn);
+	free(image);
+	free(released);
 }
 
 /* 403 for the voter's own project, 0 otherwise (also a project without owner). */

@@ -76,6 +76,13 @@ static const char SQL_UPDATE_PROFILE[] =
 	"is_active = coalesce($14::boolean, is_active), "
 	"favorite_note_id = CASE WHEN $15::boolean THEN $16::uuid ELSE favorite_note_id END "
 	"WHERE id = $1";
+/*
+ * The user row before the profile row: the order in which an update of both
+ * and the account delete's cascade take them, so none of them deadlock.
+ */
+static const char SQL_LOCK_USER[] = "SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE";
+static const char SQL_LOCK_PROFILE_IMAGE[] =
+	"SELECT profile_image FROM profiles WHERE user_id = $1 FOR NO KEY UPDATE";
 /* The profile, its relations and its logins go with the user (ON DELETE rules of 0001). */
 static const char SQL_DELETE_USER[] = "DELETE FROM users WHERE id = $1";
 
@@ -230,6 +237,26 @@ enum app_err profile_update(struct db_conn *conn, const char *user_id, const cha
 	err = db_exec(conn, SQL_UPDATE_PROFILE, 16, params, NULL);
 	if (err == APP_ERR_INVALID && strstr(db_last_constraint(conn), "favorite_note"))
 		*conflict = "favorite_note";
+	return err;
+}
+
+enum app_err profile_lock_image(struct db_conn *conn, const char *user_id, char **image)
+{
+	const char *params[] = {user_id};
+	PGresult *profile = NULL;
+	/* One round trip; run in order, so the locks are taken in order. */
+	const struct db_statement batch[] = {
+		{SQL_LOCK_USER, 1, params, NULL},
+		{SQL_LOCK_PROFILE_IMAGE, 1, params, &profile},
+	};
+	enum app_err err = db_exec_many(conn, batch, 2);
+
+	*image = NULL;
+	if (err == APP_OK && PQntuples(profile) != 1)
+		err = APP_ERR_NOT_FOUND;
+	if (err == APP_OK)
+		*image = xstrdup(PQgetvalue(profile, 0, 0));
+	PQclear(profile);
 	return err;
 }
 

@@ -110,6 +110,15 @@ enum app_err profile_update(struct db_conn *conn, const char *user_id, const cha
 			    const struct profile_changes *changes, const char **conflict);
 
 /*
+ * Lock user_id's user row, then its profile row (FOR NO KEY UPDATE, in the
+ * caller's transaction), and read the profile's image URL into *image (new
+ * string, caller free()s; "" when none; NULL on error). For a change that
+ * lets go of the image: the URL read is the last one until the commit.
+ * APP_ERR_NOT_FOUND if either row is gone.
+ */
+enum app_err profile_lock_image(struct db_conn *conn, const char *user_id, char **image);
+
+/*
  * Delete the user, and with it (the schema's cascades) its profile, skills,
  * reviews, notes, friendships, received messages and logins; its projects
  * and sent messages stay without owner/sender. APP_ERR_NOT_FOUND if gone.

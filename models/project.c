@@ -107,7 +107,7 @@ static const char SQL_UPDATE[] =
 	"featured_image = coalesce($4, featured_image), demo_link = coalesce($5, demo_link), "
 	"source_link = coalesce($6, source_link) WHERE id = $1 RETURNING id";
 
-static const char SQL_DELETE[] = "DELETE FROM projects WHERE id = $1 RETURNING id";
+static const char SQL_DELETE[] = "DELETE FROM projects WHERE id = $1 RETURNING featured_image";
 
 /*
  * Through projects: a project deleted meanwhile inserts nothing (404, not an
@@ -277,10 +277,19 @@ enum app_err project_update(struct db_conn *conn, const char *id,
 	return exec_one_row(conn, SQL_UPDATE, 6, params);
 }
 
-enum app_err project_delete(struct db_conn *conn, const char *id)
+enum app_err project_delete(struct db_conn *conn, const char *id, char **image)
 {
 	const char *params[] = {id};
-	return exec_one_row(conn, SQL_DELETE, 1, params);
+	PGresult *res = NULL;
+	enum app_err err = db_exec(conn, SQL_DELETE, 1, params, &res);
+
+	*image = NULL;
+	if (err == APP_OK && PQntuples(res) == 0)
+		err = APP_ERR_NOT_FOUND;
+	if (err == APP_OK)
+		*image = xstrdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return err;
 }
 
 enum app_err project_vote_and_fetch(struct db_conn *conn, const char *project_id,

@@ -93,8 +93,12 @@ enum app_err project_insert(struct db_conn *conn, const char *owner_id,
 enum app_err project_update(struct db_conn *conn, const char *id,
 			    const struct project_values *values);
 
-/* Delete project id (its tags links and reviews go with it); APP_ERR_NOT_FOUND if gone. */
-enum app_err project_delete(struct db_conn *conn, const char *id);
+/*
+ * Delete project id (its tags links and reviews go with it); its
+ * featured_image URL into *image (new string, caller free()s; "" when none;
+ * NULL on error). APP_ERR_NOT_FOUND if gone.
+ */
+enum app_err project_delete(struct db_conn *conn, const char *id, char **image);
 
 /* The owner's profile id of row (borrowed), "" for a project without owner. */
 const char *project_row_owner(const struct project_rows *rows, int row);

@@ -2,7 +2,9 @@
  * Images: the multipart reader on its own; uploads of every
  * format for the account and a project over real HTTP, served back byte for
  * byte; refused uploads (not an image, too large, no file, other media
- * types, someone else's project); removal of replaced files; /media path
+ * types, someone else's project); removal of replaced files, and of the
+ * files of deleted projects and accounts and of image URLs changed by
+ * PUT/PATCH (never one still shown, never one not ours); /media path
  * traversal. (`devsearch seed` is tests/test_seed.c's.)
  */
 #include <arpa/inet.h>
@@ -594,6 +596,184 @@ START_TEST(concurrent_uploads_leave_one_file)
 }
 END_TEST
 
+/* method path as token with a JSON body (stolen, may be NULL); the status. */
+static long send_as(const char *method, const char *path, const char *token, json_t *j_body)
+{
+	json_t *j = NULL;
+	long status = test_send(&ts, method, path, test_bearer(token), j_body, &j);
+	json_decref(j);
+	return status;
+}
+
+/* Upload the PNG as project's featured image; the stored "projects/<name>", new string. */
+static char *project_image(const char *project, const char *token)
+{
+	char path[128];
+	json_t *j;
+	project_path(path, sizeof(path), project);
+	ck_assert_int_eq(upload(path, token, PNG, sizeof(PNG) - 1, "a.png", &j), 200);
+	char *rel = url_rel(str(j, "featured_image"), "projects", "png");
+	json_decref(j);
+	return rel;
+}
+
+/* Upload the PNG as the caller's profile image; the stored "profiles/<name>", new string. */
+static char *account_image(const char *token)
+{
+	json_t *j;
+	ck_assert_int_eq(upload("/api/account/image", token, PNG, sizeof(PNG) - 1, "a.png", &j),
+			 200);
+	char *rel = url_rel(str(j, "profile_image"), "profiles", "png");
+	json_decref(j);
+	return rel;
+}
+
+START_TEST(deleted_project_takes_its_image)
+{
+	struct person alice, bob;
+	char path[128];
+	person_init(&alice, "imgdelp");
+	person_init(&bob, "imgdelq");
+	char *project = project_create(alice.a.profile_id, "Short-lived");
+	char *rel = project_image(project, alice.access);
+	snprintf(path, sizeof(path), "/api/projects/%s", project);
+
+	/* A delete that is refused keeps the file. */
+	ck_assert_int_eq(send_as("DELETE", path, bob.access, NULL), 403);
+	ck_assert(stored(rel));
+	ck_assert_int_eq(send_as("DELETE", path, alice.access, NULL), 204);
+	ck_assert(!stored(rel));
+	ck_assert_int_eq(media_status(rel), 404);
+	ck_assert_int_eq(count_files("projects"), 0);
+	free(rel);
+	free(project);
+	person_release(&alice);
+	person_release(&bob);
+}
+END_TEST
+
+START_TEST(deleted_account_takes_its_profile_image)
+{
+	struct person alice, staff;
+	char path[128];
+	person_init(&alice, "imgdela");
+	person_init(&staff, "imgdels");
+	free(test_sql("UPDATE users SET is_staff = true WHERE id = $1", staff.a.user_id, NULL));
+	char *first = project_create(alice.a.profile_id, "First");
+	char *second = project_create(alice.a.profile_id, "Second");
+	char *picture = account_image(alice.access);
+	char *first_rel = project_image(first, alice.access);
+	char *second_rel = project_image(second, alice.access);
+
+	ck_assert_int_eq(send_as("DELETE", "/api/account", alice.access, NULL), 204);
+	ck_assert(!stored(picture));
+	ck_assert_int_eq(count_files("profiles"), 0);
+	/* The projects stay (owner null, API.md), and so do the images they show. */
+	char *owner = test_sql(
+		"SELECT coalesce(owner_id::text, 'none') FROM projects WHERE id = $1", first, NULL);
+	ck_assert_str_eq(owner, "none");
+	free(owner);
+	ck_assert(stored(first_rel));
+	ck_assert(stored(second_rel));
+	/* Deleting one of them (staff may) takes its image. */
+	snprintf(path, sizeof(path), "/api/projects/%s", first);
+	ck_assert_int_eq(send_as("DELETE", path, staff.access, NULL), 204);
+	ck_assert(!stored(first_rel));
+	ck_assert(stored(second_rel));
+	free(picture);
+	free(first_rel);
+	free(second_rel);
+	free(first);
+	free(second);
+	person_release(&alice);
+	person_release(&staff);
+}
+END_TEST
+
+START_TEST(images_still_shown_or_not_ours_are_kept)
+{
+	struct person alice;
+	char path[128], url[256], file[256];
+	person_init(&alice, "imgshare");
+	char *a = project_create(alice.a.profile_id, "Original");
+	char *b = project_create(alice.a.profile_id, "Copy");
+	char *c = project_create(alice.a.profile_id, "Hand-made");
+	char *rel = project_image(a, alice.access);
+	char *a_url = test_sql("SELECT featured_image FROM projects WHERE id = $1", a, NULL);
+	/* Project b shows a's file (any URL is allowed there). */
+	free(test_sql("UPDATE projects SET featured_image = $2 WHERE id = $1", b, a_url));
+
+	snprintf(path, sizeof(path), "/api/projects/%s", a);
+	ck_assert_int_eq(send_as("DELETE", path, alice.access, NULL), 204);
+	ck_assert(stored(rel));
+	snprintf(path, sizeof(path), "/api/projects/%s", b);
+	ck_assert_int_eq(send_as("DELETE", path, alice.access, NULL), 204);
+	ck_assert(!stored(rel));
+
+	/* A file under MEDIA_ROOT with a name the server does not make is never touched. */
+	snprintf(file, sizeof(file), "%s/projects/hand-made.png", media_root);
+	FILE *f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	snprintf(url, sizeof(url), "%s/media/projects/hand-made.png", ts.base);
+	free(test_sql("UPDATE projects SET featured_image = $2 WHERE id = $1", c, url));
+	snprintf(path, sizeof(path), "/api/projects/%s", c);
+	ck_assert_int_eq(send_as("DELETE", path, alice.access, NULL), 204);
+	ck_assert(stored("projects/hand-made.png"));
+	free(a_url);
+	free(rel);
+	free(a);
+	free(b);
+	free(c);
+	person_release(&alice);
+}
+END_TEST
+
+START_TEST(changed_image_urls_release_files)
+{
+	struct person alice, bob;
+	char path[128];
+	person_init(&alice, "imgurla");
+	person_init(&bob, "imgurlb");
+	char *project = project_create(alice.a.profile_id, "Pictured");
+	char *picture = account_image(alice.access);
+	char *rel = project_image(project, alice.access);
+	snprintf(path, sizeof(path), "/api/projects/%s", project);
+
+	/* Updates that leave the image alone keep it; so does one that fails (400). */
+	ck_assert_int_eq(send_as("PATCH", path, alice.access, json_pack("{s:s}", "title", "New")),
+			 200);
+	ck_assert(stored(rel));
+	ck_assert_int_eq(
+		send_as("PATCH", "/api/account", alice.access,
+			json_pack("{s:s, s:s}", "profile_image", "", "username", bob.a.username)),
+		400);
+	ck_assert(stored(picture));
+	ck_assert_int_eq(send_as("PATCH", "/api/account", alice.access,
+				 json_pack("{s:s}", "location", "Utrecht")),
+			 200);
+	ck_assert(stored(picture));
+
+	/* Cleared or pointed elsewhere: the file goes. */
+	ck_assert_int_eq(send_as("PATCH", "/api/account", alice.access,
+				 json_pack("{s:s}", "profile_image", "")),
+			 200);
+	ck_assert(!stored(picture));
+	ck_assert_int_eq(send_as("PATCH", path, alice.access,
+				 json_pack("{s:s}", "featured_image", "https://example.com/x.png")),
+			 200);
+	ck_assert(!stored(rel));
+	char *url = test_sql("SELECT featured_image FROM projects WHERE id = $1", project, NULL);
+	ck_assert_str_eq(url, "https://example.com/x.png");
+	free(url);
+	free(picture);
+	free(rel);
+	free(project);
+	person_release(&alice);
+	person_release(&bob);
+}
+END_TEST
+
 /* A raw request, so that the path reaches the server exactly as written. */
 static long raw_get(const char *path)
 {
@@ -868,6 +1048,10 @@ Suite *images_suite(void)
 	tcase_add_test(tc, oversized_uploads_are_413);
 	tcase_add_test(tc, replaced_file_still_used_elsewhere_is_kept);
 	tcase_add_test(tc, concurrent_uploads_leave_one_file);
+	tcase_add_test(tc, deleted_project_takes_its_image);
+	tcase_add_test(tc, deleted_account_takes_its_profile_image);
+	tcase_add_test(tc, images_still_shown_or_not_ours_are_kept);
+	tcase_add_test(tc, changed_image_urls_release_files);
 	tcase_add_test(tc, media_stays_inside_media_root);
 	suite_add_tcase(s, tc);
 

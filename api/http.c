@@ -30,7 +30,10 @@ static const char CORS_ALLOW_HEADERS[] = "accept, accept-encoding, authorization
 					 "x-requested-with";
 static const char CORS_ALLOW_METHODS[] = "DELETE, GET, OPTIONS, PATCH, POST, PUT";
 /* Response headers a browser script may read besides the CORS-safelisted ones. */
+/* The headers a browser's script may read: with rate limits on, theirs too. */
 static const char CORS_EXPOSE_HEADERS[] = REQUEST_ID_HEADER;
+static const char CORS_EXPOSE_HEADERS_LIMITED[] =
+	REQUEST_ID_HEADER ", RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
 
 const char *http_param(const struct http_ctx *ctx, size_t i)
 {
@@ -415,7 +418,9 @@ static int apply_cors(struct http_ctx *ctx, const char *path)
 	allowed = origin && config_cors_allowed(ctx->app->cfg, origin);
 	if (allowed) {
 		http_set_header(ctx, "Access-Control-Allow-Origin", origin);
-		http_set_header(ctx, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+		http_set_header(ctx, "Access-Control-Expose-Headers",
+				ctx->app->limiter ? CORS_EXPOSE_HEADERS_LIMITED
+						  : CORS_EXPOSE_HEADERS);
 	}
 	if (strcmp(ctx->req->http_verb, "OPTIONS") || !origin ||
 	    !http_header(ctx, "Access-Control-Request-Method"))

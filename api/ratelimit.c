@@ -11,32 +11,12 @@
 #include "auth/login.h"
 #include "core/ratelimit.h"
 
-static const char EXPOSED[] = "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After";
-
 /* /api and below, except the health check (load balancers poll it; it must never be refused). */
 static int path_is_limited(const char *path)
 {
 	if (strncmp(path, "/api", 4) || (path[4] != '\0' && path[4] != '/'))
 		return 0;
 	return strcmp(path, "/api/health") && strcmp(path, "/api/health/");
-}
-
-/* Let a browser's script read the headers: append them to what is exposed already. */
-static void expose_headers(struct http_ctx *ctx)
-{
-	struct _u_map *headers = ctx->resp->map_header;
-	const char *exposed = u_map_get_case(headers, "Access-Control-Expose-Headers");
-
-	if (!u_map_get_case(headers, "Access-Control-Allow-Origin"))
-		return;
-	if (!exposed || !*exposed) {
-		http_set_header(ctx, "Access-Control-Expose-Headers", EXPOSED);
-		return;
-	}
-	struct strbuf both = STRBUF_INIT;
-	strbuf_addf(&both, "%s, %s", exposed, EXPOSED);
-	http_set_header(ctx, "Access-Control-Expose-Headers", strbuf_str(&both));
-	strbuf_release(&both);
 }
 
 static void set_long_header(struct http_ctx *ctx, const char *name, long value)
@@ -77,7 +57,6 @@ int http_rate_limit_or_reply(struct http_ctx *ctx, const char *path)
 	set_long_header(ctx, "RateLimit-Limit", decision.limit);
 	set_long_header(ctx, "RateLimit-Remaining", decision.remaining);
 	set_long_header(ctx, "RateLimit-Reset", decision.reset);
-	expose_headers(ctx);
 	if (decision.allowed)
 		return 0;
 	http_reply_throttled(ctx, decision.reset);

@@ -41,10 +41,22 @@ struct import_step {
 	const char *cascade[2]; /* refuse rows whose parent was refused; NULL: none */
 	const char *insert;     /* the staged rows numbered $1 to $2 */
 	const char *around[2];  /* scripts run before and after the insert; NULL: none */
-	const char *refuse;     /* $1: n, $2: reason */
-	const char *counts;     /* found, inserted, refused */
+	/* what this table needs once its rows are in, for the report; NULL: nothing */
+	enum app_err (*after)(struct db_conn *source, struct db_conn *target,
+			      struct import_report *report);
+	const char *refuse; /* $1: n, $2: reason */
+	const char *counts; /* found, inserted, refused */
 	const char *refused_rows;
 };
+
+static enum app_err after_profiles(struct db_conn *source, struct db_conn *target,
+				   struct import_report *report);
+static enum app_err after_reviews(struct db_conn *source, struct db_conn *target,
+				  struct import_report *report);
+static enum app_err after_notes(struct db_conn *source, struct db_conn *target,
+				struct import_report *report);
+static enum app_err after_tokens(struct db_conn *source, struct db_conn *target,
+				 struct import_report *report);
 
 static const struct import_step STEPS[IMPORT_TABLES] = {
 	{
@@ -99,6 +111,7 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 											      "prof"
 											      "ile"
 											      "s"),
+		.after = after_profiles,
 		STAGING("dj_profiles", "id::text"),
 	},
 	{
@@ -231,6 +244,7 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			   "vote_up = p.vote_up + c.up FROM (SELECT project_id, count(*) AS total, "
 			   "count(*) FILTER (WHERE value = 'up') AS up FROM dj_reviews "
 			   "WHERE inserted GROUP BY project_id) c WHERE p.id = c.project_id"},
+		.after = after_reviews,
 		STAGING("dj_reviews", "id::text"),
 	},
 	{
@@ -246,6 +260,7 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			  "updated) SELECT s.id, s.owner_id, s.title, s.body, s.created, s.updated "
 			  "FROM dj_notes s" TAKEN("s") "ORDER BY s.n ON CONFLICT (id) DO "
 						       "NOTHING" MARK_INSERTED("dj_notes"),
+		.after = after_notes,
 		STAGING("dj_notes", "id::text"),
 	},
 	{
@@ -304,11 +319,10 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			     "NULL) "
 			     "UPDATE dj_tokens s SET inserted = true FROM tokens WHERE s.jti = "
 			     "tokens.jti",
+		.after = after_tokens,
 		STAGING("dj_tokens", "jti"),
 	},
 };
-
-enum { STEP_PROFILES = 1, STEP_REVIEWS = 7, STEP_NOTES = 8 };
 
 /* Users Django made without a profile (its signal makes one): given one here. */
 static const char SQL_BARE_USERS[] =
@@ -453,23 +467,37 @@ static enum app_err run_step(struct db_conn *source, struct db_conn *target,
 }
 
 /* What only some tables need, once their step has run. */
-static enum app_err after_step(struct db_conn *source, struct db_conn *target, size_t step,
-			       struct import_report *report)
+static enum app_err after_profiles(struct db_conn *source, struct db_conn *target,
+				   struct import_report *report)
 {
-	switch (step) {
-	case STEP_PROFILES: return exec_count(target, SQL_BARE_USERS, &report->bare_users);
-	case STEP_REVIEWS: return query_count(target, SQL_RECOUNTED, &report->recounted_projects);
-	case STEP_NOTES: {
-		long set;
-		enum app_err err = exec_count(target, SQL_FAVORITES, &set);
-		if (err == APP_OK)
-			err = query_count(target, SQL_FOREIGN_FAVORITES,
-					  &report->foreign_favorites);
-		return err;
-	}
-	case IMPORT_TABLES - 1: return query_count(source, SQL_DEAD_TOKENS, &report->dead_tokens);
-	default: return APP_OK;
-	}
+	(void)source;
+	return exec_count(target, SQL_BARE_USERS, &report->bare_users);
+}
+
+static enum app_err after_reviews(struct db_conn *source, struct db_conn *target,
+				  struct import_report *report)
+{
+	(void)source;
+	return query_count(target, SQL_RECOUNTED, &report->recounted_projects);
+}
+
+static enum app_err after_notes(struct db_conn *source, struct db_conn *target,
+				struct import_report *report)
+{
+	long set;
+	enum app_err err = exec_count(target, SQL_FAVORITES, &set);
+
+	(void)source;
+	if (err == APP_OK)
+		err = query_count(target, SQL_FOREIGN_FAVORITES, &report->foreign_favorites);
+	return err;
+}
+
+static enum app_err after_tokens(struct db_conn *source, struct db_conn *target,
+				 struct import_report *report)
+{
+	(void)target;
+	return query_count(source, SQL_DEAD_TOKENS, &report->dead_tokens);
 }
 
 /* Append the refused rows of one step to the report. */
@@ -505,8 +533,8 @@ enum app_err django_import(struct db_conn *source, struct db_conn *target,
 		report->tables[i].name = STEPS[i].name;
 	for (size_t i = 0; err == APP_OK && i < IMPORT_TABLES; i++) {
 		err = run_step(source, target, &STEPS[i]);
-		if (err == APP_OK)
-			err = after_step(source, target, i, report);
+		if (err == APP_OK && STEPS[i].after)
+			err = STEPS[i].after(source, target, report);
 	}
 	for (size_t i = 0; err == APP_OK && i < IMPORT_TABLES; i++) {
 		err = count_step(target, &STEPS[i], &report->tables[i]);

@@ -58,6 +58,8 @@ static enum app_err after_notes(struct db_conn *source, struct db_conn *target,
 static enum app_err after_tokens(struct db_conn *source, struct db_conn *target,
 				 struct import_report *report);
 
+/* Each SQL text laid out by hand, one clause a line where it helps. */
+/* clang-format off */
 static const struct import_step STEPS[IMPORT_TABLES] = {
 	{
 		.name = "users",
@@ -76,10 +78,8 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			"WITH ins AS (INSERT INTO users (id, username, email, password, "
 			"is_active, is_staff, is_superuser, date_joined, last_login) "
 			"SELECT s.id, s.username, s.email, s.password, s.is_active, s.is_staff, "
-			"s.is_superuser, s.date_joined, s.last_login FROM dj_users s" TAKEN(
-				"s") "ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_"
-											      "user"
-											      "s"),
+			"s.is_superuser, s.date_joined, s.last_login FROM dj_users s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_users"),
 		STAGING("dj_users", "id::text"),
 	},
 	{
@@ -106,11 +106,8 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			"created) SELECT s.id, s.user_id, s.name, s.location, s.short_intro, "
 			"s.bio, s.profile_image, s.social_github, s.social_twitter, "
 			"s.social_linkedin, s.social_youtube, s.social_website, s.birth_date, "
-			"s.is_active, s.created FROM dj_profiles s" TAKEN(
-				"s") "ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_"
-											      "prof"
-											      "ile"
-											      "s"),
+			"s.is_active, s.created FROM dj_profiles s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_profiles"),
 		.after = after_profiles,
 		STAGING("dj_profiles", "id::text"),
 	},
@@ -123,10 +120,11 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			    "users_skill ORDER BY created, id) TO STDOUT",
 		.copy_in = "COPY dj_skills (id, owner_id, name, description, created) FROM STDIN",
 		.cascade = {CASCADE("dj_skills", "owner_id", "dj_profiles", "owner, profile")},
-		.insert = "WITH ins AS (INSERT INTO skills (id, owner_id, name, description, "
-			  "created) SELECT s.id, s.owner_id, s.name, s.description, s.created "
-			  "FROM dj_skills s" TAKEN("s") "ORDER BY s.n ON CONFLICT (id) DO "
-							"NOTHING" MARK_INSERTED("dj_skills"),
+		.insert =
+			"WITH ins AS (INSERT INTO skills (id, owner_id, name, description, "
+			"created) SELECT s.id, s.owner_id, s.name, s.description, s.created "
+			"FROM dj_skills s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_skills"),
 		STAGING("dj_skills", "id::text"),
 	},
 	{
@@ -148,12 +146,11 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			"WITH ins AS (INSERT INTO friends (profile_id, friend_id, created) "
 			"SELECT s.from_profile_id, s.to_profile_id, "
 			"coalesce((SELECT p.created FROM profiles p WHERE p.id = s.to_profile_id), "
-			"now()) FROM dj_friends s" TAKEN(
-				"s") "ORDER BY s.n ON CONFLICT (profile_id, friend_id) DO NOTHING "
-				     "RETURNING profile_id, friend_id) UPDATE dj_friends s SET "
-				     "inserted = true "
-				     "FROM ins WHERE s.from_profile_id = ins.profile_id "
-				     "AND s.to_profile_id = ins.friend_id",
+			"now()) FROM dj_friends s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (profile_id, friend_id) DO NOTHING "
+			"RETURNING profile_id, friend_id) "
+			"UPDATE dj_friends s SET inserted = true FROM ins "
+			"WHERE s.from_profile_id = ins.profile_id AND s.to_profile_id = ins.friend_id",
 		STAGING("dj_friends", "from_profile_id || ' -> ' || to_profile_id"),
 	},
 	{
@@ -166,10 +163,8 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 		.copy_in = "COPY dj_tags (id, name, created) FROM STDIN",
 		.insert =
 			"WITH ins AS (INSERT INTO tags (id, name, created) "
-			"SELECT s.id, s.name, s.created FROM dj_tags s" TAKEN(
-				"s") "ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_"
-											      "tag"
-											      "s"),
+			"SELECT s.id, s.name, s.created FROM dj_tags s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_tags"),
 		STAGING("dj_tags", "id::text"),
 	},
 	{
@@ -190,11 +185,8 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			"WITH ins AS (INSERT INTO projects (id, owner_id, title, description, "
 			"featured_image, demo_link, source_link, created) SELECT s.id, "
 			"s.owner_id, s.title, s.description, s.featured_image, s.demo_link, "
-			"s.source_link, s.created FROM dj_projects s" TAKEN(
-				"s") "ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_"
-											      "proj"
-											      "ect"
-											      "s"),
+			"s.source_link, s.created FROM dj_projects s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_projects"),
 		STAGING("dj_projects", "id::text"),
 	},
 	{
@@ -206,13 +198,13 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 		.copy_in = "COPY dj_project_tags (project_id, tag_id) FROM STDIN",
 		.cascade = {CASCADE("dj_project_tags", "project_id", "dj_projects", "project"),
 			    CASCADE("dj_project_tags", "tag_id", "dj_tags", "tag")},
-		.insert = "WITH ins AS (INSERT INTO project_tags (project_id, tag_id) "
-			  "SELECT s.project_id, s.tag_id FROM dj_project_tags s" TAKEN(
-				  "s") "ORDER BY s.n ON CONFLICT (project_id, tag_id) DO NOTHING "
-				       "RETURNING project_id, tag_id) UPDATE dj_project_tags s SET "
-				       "inserted = "
-				       "true FROM ins WHERE s.project_id = ins.project_id AND "
-				       "s.tag_id = ins.tag_id",
+		.insert =
+			"WITH ins AS (INSERT INTO project_tags (project_id, tag_id) "
+			"SELECT s.project_id, s.tag_id FROM dj_project_tags s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (project_id, tag_id) DO NOTHING "
+			"RETURNING project_id, tag_id) "
+			"UPDATE dj_project_tags s SET inserted = true FROM ins "
+			"WHERE s.project_id = ins.project_id AND s.tag_id = ins.tag_id",
 		STAGING("dj_project_tags", "project_id || ' -> ' || tag_id"),
 	},
 	{
@@ -229,9 +221,8 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 		.insert =
 			"WITH ins AS (INSERT INTO reviews (id, owner_id, project_id, body, value, "
 			"created) SELECT s.id, s.owner_id, s.project_id, s.body, s.value, "
-			"s.created FROM dj_reviews s" TAKEN("s") "ORDER BY s.n ON CONFLICT (id) DO "
-								 "NOTHING" MARK_INSERTED(
-									 "dj_reviews"),
+			"s.created FROM dj_reviews s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_reviews"),
 		/*
 		 * The counting trigger's one UPDATE per review (a new version of the
 		 * project row, with its trigram index entries) would take most of
@@ -256,10 +247,11 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			    "users_note ORDER BY created, id) TO STDOUT",
 		.copy_in = "COPY dj_notes (id, owner_id, title, body, created, updated) FROM STDIN",
 		.cascade = {CASCADE("dj_notes", "owner_id", "dj_profiles", "owner, profile")},
-		.insert = "WITH ins AS (INSERT INTO notes (id, owner_id, title, body, created, "
-			  "updated) SELECT s.id, s.owner_id, s.title, s.body, s.created, s.updated "
-			  "FROM dj_notes s" TAKEN("s") "ORDER BY s.n ON CONFLICT (id) DO "
-						       "NOTHING" MARK_INSERTED("dj_notes"),
+		.insert =
+			"WITH ins AS (INSERT INTO notes (id, owner_id, title, body, created, "
+			"updated) SELECT s.id, s.owner_id, s.title, s.body, s.created, s.updated "
+			"FROM dj_notes s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_notes"),
 		.after = after_notes,
 		STAGING("dj_notes", "id::text"),
 	},
@@ -280,8 +272,8 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 			"WITH ins AS (INSERT INTO messages (id, sender_id, recipient_id, name, "
 			"email, subject, body, is_read, created) SELECT s.id, s.sender_id, "
 			"s.recipient_id, s.name, s.email, s.subject, s.body, s.is_read, s.created "
-			"FROM dj_messages s" TAKEN("s") "ORDER BY s.n ON CONFLICT (id) DO "
-							"NOTHING" MARK_INSERTED("dj_messages"),
+			"FROM dj_messages s" TAKEN("s")
+			"ORDER BY s.n ON CONFLICT (id) DO NOTHING" MARK_INSERTED("dj_messages"),
 		STAGING("dj_messages", "id::text"),
 	},
 	{
@@ -303,26 +295,23 @@ static const struct import_step STEPS[IMPORT_TABLES] = {
 		.copy_in = "COPY dj_tokens (jti, user_id, created_at, expires_at, blacklisted_at) "
 			   "FROM STDIN",
 		.cascade = {CASCADE("dj_tokens", "user_id", "dj_users", "user")},
-		.insert = "WITH todo AS (SELECT s.* FROM dj_tokens s" TAKEN(
-			"s") "AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.jti = "
-			     "s.jti)), "
-			     "sessions AS (INSERT INTO login_sessions (id, user_id, created, "
-			     "last_used, "
-			     "revoked_at) SELECT session_id, user_id, created_at, created_at, "
-			     "blacklisted_at FROM todo), "
-			     "tokens AS (INSERT INTO refresh_tokens (jti, user_id, session_id, "
-			     "created, "
-			     "expires_at) SELECT jti, user_id, session_id, created_at, expires_at "
-			     "FROM todo RETURNING jti), "
-			     "blacklist AS (INSERT INTO blacklisted_tokens (jti, blacklisted_at) "
-			     "SELECT jti, blacklisted_at FROM todo WHERE blacklisted_at IS NOT "
-			     "NULL) "
-			     "UPDATE dj_tokens s SET inserted = true FROM tokens WHERE s.jti = "
-			     "tokens.jti",
+		.insert =
+			"WITH todo AS (SELECT s.* FROM dj_tokens s" TAKEN("s")
+			"AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.jti = s.jti)), "
+			"sessions AS (INSERT INTO login_sessions (id, user_id, created, last_used, "
+			"revoked_at) SELECT session_id, user_id, created_at, created_at, "
+			"blacklisted_at FROM todo), "
+			"tokens AS (INSERT INTO refresh_tokens (jti, user_id, session_id, created, "
+			"expires_at) SELECT jti, user_id, session_id, created_at, expires_at "
+			"FROM todo RETURNING jti), "
+			"blacklist AS (INSERT INTO blacklisted_tokens (jti, blacklisted_at) "
+			"SELECT jti, blacklisted_at FROM todo WHERE blacklisted_at IS NOT NULL) "
+			"UPDATE dj_tokens s SET inserted = true FROM tokens WHERE s.jti = tokens.jti",
 		.after = after_tokens,
 		STAGING("dj_tokens", "jti"),
 	},
 };
+/* clang-format on */
 
 /* Users Django made without a profile (its signal makes one): given one here. */
 static const char SQL_BARE_USERS[] =

@@ -1277,10 +1277,26 @@ START_TEST(jwks_is_empty_with_hs256)
 }
 END_TEST
 
+/* a logs in with PASSWORD, its stored hash is then ours, and it logs in with that too. */
+static void expect_upgraded_at_login(const struct test_account *a)
+{
+	char *access, *refresh;
+	ck_assert_int_eq(test_login(&ts, a->username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a->user_id, NULL);
+	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
+		      stored);
+	free(stored);
+	ck_assert_int_eq(test_login(&ts, a->username, PASSWORD, &access, &refresh), 200);
+	free(access);
+	free(refresh);
+}
+
 START_TEST(weaker_hash_is_upgraded_at_login)
 {
 	struct test_account a;
-	char encoded[256], *access, *refresh;
+	char encoded[256];
 	const unsigned char salt[16] = "0123456789abcdef";
 	test_register(&ts, &a, "upg");
 	/* As if stored by an older release with lighter parameters (m=8 MiB, t=1). */
@@ -1288,16 +1304,7 @@ START_TEST(weaker_hash_is_upgraded_at_login)
 					       sizeof(salt), 32, encoded, sizeof(encoded)),
 			 ARGON2_OK);
 	free(test_sql("UPDATE users SET password = $2 WHERE id = $1", a.user_id, encoded));
-	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
-	free(access);
-	free(refresh);
-	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
-	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
-		      stored);
-	free(stored);
-	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
-	free(access);
-	free(refresh);
+	expect_upgraded_at_login(&a);
 }
 END_TEST
 
@@ -1318,16 +1325,7 @@ START_TEST(django_pbkdf2_hash_is_upgraded_at_login)
 	char *stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
 	ck_assert_msg(strncmp(stored, "pbkdf2_sha256$1000$", 19) == 0, "stored %s", stored);
 	free(stored);
-	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
-	free(access);
-	free(refresh);
-	stored = test_sql("SELECT password FROM users WHERE id = $1", a.user_id, NULL);
-	ck_assert_msg(strstr(stored, "$argon2id$v=19$m=19456,t=2,p=1$") == stored, "stored %s",
-		      stored);
-	free(stored);
-	ck_assert_int_eq(test_login(&ts, a.username, PASSWORD, &access, &refresh), 200);
-	free(access);
-	free(refresh);
+	expect_upgraded_at_login(&a);
 }
 END_TEST
 
